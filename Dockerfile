@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: build with dev dependencies, run with production ones only, as a non-root user.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-slim AS runtime
+ENV ENVIRONMENT=production \
+    NODE_ENV=production \
+    LOG_DIR=/app/logs
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+RUN mkdir -p /app/logs && chown node:node /app/logs
+USER node
+EXPOSE 3000 3001
+# The api by default; the worker and the migration job override the command.
+CMD ["node", "dist/apps/api/apps/api/src/main.js"]

@@ -1,0 +1,22 @@
+import { ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { LifecycleModule } from '@app/lifecycle';
+import { LoggingModule } from '@app/logging';
+import { QueueModule } from '@app/queue';
+import { RedisModule } from '@app/redis';
+import { Module } from '@nestjs/common';
+import { HealthController } from './health/health.controller';
+
+/** The HTTP API process: what it can do is the list of modules below. */
+@Module({
+  imports: [
+    ConfigModule.forRoot(),
+    LoggingModule.forRoot(),
+    LifecycleModule,
+    DatabaseModule,
+    RedisModule,
+    QueueModule,
+  ],
+  controllers: [HealthController],
+})
+export class ApiModule {}

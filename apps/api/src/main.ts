@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { assertDatabaseAvailable } from '@app/database';
+import { enableGracefulShutdown, failStartup, startProcess } from '@app/lifecycle';
+import { getLogger } from '@app/logging';
+import { createApiApp } from './http-app';
+
+async function bootstrap(): Promise<void> {
+  const config = startProcess('api');
+  try {
+    await assertDatabaseAvailable(config.database.url);
+    const app = await createApiApp(config);
+    enableGracefulShutdown(app, config.shutdown);
+    await app.listen(config.http.port);
+    const url = (await app.getUrl())
+      .replace('[::1]', 'localhost')
+      .replace('127.0.0.1', 'localhost');
+    const logger = getLogger('Bootstrap');
+    logger.info({ url, environment: config.environment }, `api listening on ${url}`);
+    logger.info(`API ${url}/api/v1 | health ${url}/health | readiness ${url}/health/ready`);
+  } catch (error) {
+    await failStartup(error);
+  }
+}
+
+void bootstrap();

@@ -1,0 +1,20 @@
+import { ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { LifecycleModule } from '@app/lifecycle';
+import { LoggingModule } from '@app/logging';
+import { QueueModule } from '@app/queue';
+import { RedisModule } from '@app/redis';
+import { Module } from '@nestjs/common';
+
+/** The queue consumer process: no HTTP API, only what running jobs needs. */
+@Module({
+  imports: [
+    ConfigModule.forRoot(),
+    LoggingModule.forRoot(),
+    LifecycleModule,
+    DatabaseModule,
+    RedisModule,
+    QueueModule,
+  ],
+})
+export class WorkerModule {}

@@ -1,0 +1,145 @@
+import { Environment, EnvironmentVariables, LogLevel } from './environment-variables';
+import { splitList } from './validators';
+
+export type TrustProxySetting = false | number | string[];
+
+/**
+ * The validated configuration, grouped by concern. Injected by class token (`AppConfig`), so
+ * nothing outside this lib reads `process.env`.
+ */
+export abstract class AppConfig {
+  abstract readonly environment: Environment;
+  abstract readonly isProduction: boolean;
+  abstract readonly http: {
+    port: number;
+    trustProxy: TrustProxySetting;
+    corsOrigins: string[];
+    bodyLimit: string;
+    docsEnabled: boolean;
+  };
+  abstract readonly database: { url: string; poolMax: number; slowQueryMs: number };
+  abstract readonly redis: { url: string };
+  abstract readonly logging: {
+    level: LogLevel;
+    dir: string;
+    format: 'json' | 'pretty';
+    toFiles: boolean;
+    /** rotating-file-stream's size notation: `50M`, `512K`, `1G`. */
+    maxSize: string;
+    maxFiles: number;
+  };
+  abstract readonly rateLimit: {
+    perMinute: number;
+    exemptIps: string[];
+    banThreshold: number;
+    banWindowSeconds: number;
+    banSeconds: number;
+    authFailureBanThreshold: number;
+  };
+  abstract readonly auth: { apiKeyCacheSeconds: number };
+  abstract readonly bullBoard: { username?: string; password?: string };
+  abstract readonly worker: {
+    concurrency: number;
+    heartbeatSeconds: number;
+    healthPort: number;
+  };
+  abstract readonly queue: {
+    attempts: number;
+    backoffMs: number;
+    keepCompleted: number;
+    keepFailed: number;
+    jobTimeoutMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+  };
+  abstract readonly generations: { retentionDays: number };
+  abstract readonly shutdown: { timeoutMs: number; drainDelayMs: number };
+  abstract readonly health: {
+    checkTimeoutMs: number;
+    diskThreshold: number;
+    memoryRssThresholdMb: number;
+  };
+  abstract readonly genai: {
+    provider: 'local' | 'openai';
+    localDelayMs: number;
+    openai: { baseUrl: string; apiKey?: string; model: string; timeoutMs: number };
+  };
+  abstract readonly metrics: { enabled: boolean; token?: string };
+}
+
+function parseTrustProxy(value: string | undefined): TrustProxySetting {
+  if (value === undefined || value.trim() === '') return false;
+  // Express reads the string "1" as an address: a hop count must be a number.
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  return splitList(value);
+}
+
+export function toAppConfig(env: EnvironmentVariables): AppConfig {
+  return Object.freeze({
+    environment: env.ENVIRONMENT,
+    isProduction: env.ENVIRONMENT === 'production',
+    http: {
+      port: env.PORT,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: splitList(env.CORS_ORIGINS).map((origin) => origin.replace(/\/$/, '')),
+      bodyLimit: env.BODY_LIMIT,
+      docsEnabled: env.DOCS_ENABLED,
+    },
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DB_POOL_MAX,
+      slowQueryMs: env.DB_SLOW_QUERY_MS,
+    },
+    redis: { url: env.REDIS_URL },
+    logging: {
+      level: env.LOG_LEVEL,
+      dir: env.LOG_DIR,
+      format: env.LOG_FORMAT,
+      toFiles: env.LOG_TO_FILES,
+      maxSize: env.LOG_MAX_SIZE.toUpperCase(),
+      maxFiles: env.LOG_MAX_FILES,
+    },
+    rateLimit: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      exemptIps: splitList(env.RATE_LIMIT_EXEMPT_IPS),
+      banThreshold: env.RATE_LIMIT_BAN_THRESHOLD,
+      banWindowSeconds: env.RATE_LIMIT_BAN_WINDOW_SECONDS,
+      banSeconds: env.RATE_LIMIT_BAN_SECONDS,
+      authFailureBanThreshold: env.AUTH_FAILURE_BAN_THRESHOLD,
+    },
+    auth: { apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS },
+    bullBoard: { username: env.BULL_BOARD_USERNAME, password: env.BULL_BOARD_PASSWORD },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      heartbeatSeconds: env.WORKER_HEARTBEAT_SECONDS,
+      healthPort: env.WORKER_HEALTH_PORT,
+    },
+    queue: {
+      attempts: env.QUEUE_ATTEMPTS,
+      backoffMs: env.QUEUE_BACKOFF_MS,
+      keepCompleted: env.QUEUE_KEEP_COMPLETED,
+      keepFailed: env.QUEUE_KEEP_FAILED,
+      jobTimeoutMs: env.JOB_TIMEOUT_MS,
+      lockDurationMs: env.QUEUE_LOCK_DURATION_MS,
+      stalledIntervalMs: env.QUEUE_STALLED_INTERVAL_MS,
+    },
+    generations: { retentionDays: env.GENERATION_RETENTION_DAYS },
+    shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS },
+    health: {
+      checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS,
+      diskThreshold: env.HEALTH_DISK_THRESHOLD_PERCENT,
+      memoryRssThresholdMb: env.HEALTH_MEMORY_RSS_THRESHOLD_MB,
+    },
+    genai: {
+      provider: env.GENAI_PROVIDER,
+      localDelayMs: env.LOCAL_PROVIDER_DELAY_MS,
+      openai: {
+        baseUrl: env.OPENAI_BASE_URL.replace(/\/$/, ''),
+        apiKey: env.OPENAI_API_KEY || undefined,
+        model: env.OPENAI_MODEL,
+        timeoutMs: env.OPENAI_TIMEOUT_MS,
+      },
+    },
+    metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
+  });
+}

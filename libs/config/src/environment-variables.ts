@@ -1,0 +1,286 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import {
+  IsAddressList,
+  IsOriginList,
+  IsTrustProxy,
+  IsUrlWithProtocol,
+  toBoolean,
+  toInteger,
+  toNumber,
+} from './validators';
+
+export const ENVIRONMENTS = ['development', 'test', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const int = () => Transform(({ value }) => toInteger(value));
+const bool = () => Transform(({ value }) => toBoolean(value));
+const mustBe = (what: string, { echo = true } = {}) => ({
+  message: (args: { property: string; value: unknown }) =>
+    echo
+      ? `${args.property} must be ${what} (got ${JSON.stringify(args.value)})`
+      : `${args.property} must be ${what}`,
+});
+
+/**
+ * The raw environment, after defaults, as class-validator sees it. Every variable of the
+ * specification is a property here; `AppConfig` is the typed view the code injects.
+ */
+export class EnvironmentVariables {
+  @IsIn(ENVIRONMENTS, mustBe('one of development, test, production'))
+  ENVIRONMENT: Environment;
+
+  @int()
+  @IsInt(mustBe('an integer from 0 to 65535'))
+  @Min(0, mustBe('an integer from 0 to 65535'))
+  @Max(65535, mustBe('an integer from 0 to 65535'))
+  PORT: number;
+
+  @int()
+  @IsInt(mustBe('an integer from 0 to 65535'))
+  @Min(0, mustBe('an integer from 0 to 65535'))
+  @Max(65535, mustBe('an integer from 0 to 65535'))
+  WORKER_HEALTH_PORT: number;
+
+  @IsUrlWithProtocol(
+    ['postgres', 'postgresql'],
+    mustBe('a postgres:// URL with a host', { echo: false }),
+  )
+  DATABASE_URL: string;
+
+  @int()
+  @IsInt(mustBe('an integer from 1 to 1000'))
+  @Min(1, mustBe('an integer from 1 to 1000'))
+  @Max(1000, mustBe('an integer from 1 to 1000'))
+  DB_POOL_MAX: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 1'))
+  @Min(1, mustBe('a whole number of milliseconds, at least 1'))
+  DB_SLOW_QUERY_MS: number;
+
+  @IsUrlWithProtocol(
+    ['redis', 'rediss'],
+    mustBe('a redis:// or rediss:// URL with a host', { echo: false }),
+  )
+  REDIS_URL: string;
+
+  @IsIn(LOG_LEVELS, mustBe(`one of ${LOG_LEVELS.join(', ')}`))
+  LOG_LEVEL: LogLevel;
+
+  @IsString()
+  @MinLength(1, mustBe('a folder path'))
+  LOG_DIR: string;
+
+  @IsIn(['json', 'pretty'], mustBe('json or pretty'))
+  LOG_FORMAT: 'json' | 'pretty';
+
+  @bool()
+  @IsBoolean(mustBe('true or false'))
+  LOG_TO_FILES: boolean;
+
+  @Matches(/^[1-9]\d*[kmg]?$/i, mustBe('a size such as 50m, 512k or 1g'))
+  LOG_MAX_SIZE: string;
+
+  @int()
+  @IsInt(mustBe('an integer from 1 to 1000'))
+  @Min(1, mustBe('an integer from 1 to 1000'))
+  @Max(1000, mustBe('an integer from 1 to 1000'))
+  LOG_MAX_FILES: number;
+
+  @IsOptional()
+  @IsTrustProxy(
+    mustBe(
+      'a hop count (1), loopback, linklocal, uniquelocal, or a comma-separated list of IPs/CIDRs; never true',
+    ),
+  )
+  TRUST_PROXY?: string;
+
+  @IsOptional()
+  @IsOriginList(mustBe('a comma-separated list of origins such as https://app.example.com'))
+  CORS_ORIGINS?: string;
+
+  @Matches(/^[1-9]\d*(b|kb|mb|gb)?$/i, mustBe('a size such as 1mb, 512kb or 100000'))
+  BODY_LIMIT: string;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 1'))
+  @Min(1, mustBe('an integer, at least 1'))
+  RATE_LIMIT_PER_MINUTE: number;
+
+  @IsAddressList(mustBe('a comma-separated list of IPs or CIDRs (empty for none)'))
+  RATE_LIMIT_EXEMPT_IPS: string;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 1'))
+  @Min(1, mustBe('an integer, at least 1'))
+  RATE_LIMIT_BAN_THRESHOLD: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of seconds, at least 1'))
+  @Min(1, mustBe('a whole number of seconds, at least 1'))
+  RATE_LIMIT_BAN_WINDOW_SECONDS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of seconds, at least 1'))
+  @Min(1, mustBe('a whole number of seconds, at least 1'))
+  RATE_LIMIT_BAN_SECONDS: number;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 1'))
+  @Min(1, mustBe('an integer, at least 1'))
+  AUTH_FAILURE_BAN_THRESHOLD: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of seconds from 0 to 60'))
+  @Min(0, mustBe('a whole number of seconds from 0 to 60'))
+  @Max(60, mustBe('a whole number of seconds from 0 to 60'))
+  API_KEY_CACHE_SECONDS: number;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  BULL_BOARD_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  BULL_BOARD_PASSWORD?: string;
+
+  @int()
+  @IsInt(mustBe('an integer from 1 to 100'))
+  @Min(1, mustBe('an integer from 1 to 100'))
+  @Max(100, mustBe('an integer from 1 to 100'))
+  WORKER_CONCURRENCY: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of seconds from 1 to 300'))
+  @Min(1, mustBe('a whole number of seconds from 1 to 300'))
+  @Max(300, mustBe('a whole number of seconds from 1 to 300'))
+  WORKER_HEARTBEAT_SECONDS: number;
+
+  @int()
+  @IsInt(mustBe('an integer from 1 to 20'))
+  @Min(1, mustBe('an integer from 1 to 20'))
+  @Max(20, mustBe('an integer from 1 to 20'))
+  QUEUE_ATTEMPTS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 0'))
+  @Min(0, mustBe('a whole number of milliseconds, at least 0'))
+  QUEUE_BACKOFF_MS: number;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 0'))
+  @Min(0, mustBe('an integer, at least 0'))
+  QUEUE_KEEP_COMPLETED: number;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 0'))
+  @Min(0, mustBe('an integer, at least 0'))
+  QUEUE_KEEP_FAILED: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 100'))
+  @Min(100, mustBe('a whole number of milliseconds, at least 100'))
+  JOB_TIMEOUT_MS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of days, at least 0'))
+  @Min(0, mustBe('a whole number of days, at least 0'))
+  GENERATION_RETENTION_DAYS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 0'))
+  @Min(0, mustBe('a whole number of milliseconds, at least 0'))
+  SHUTDOWN_TIMEOUT_MS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 0'))
+  @Min(0, mustBe('a whole number of milliseconds, at least 0'))
+  SHUTDOWN_DRAIN_DELAY_MS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 100'))
+  @Min(100, mustBe('a whole number of milliseconds, at least 100'))
+  QUEUE_LOCK_DURATION_MS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 100'))
+  @Min(100, mustBe('a whole number of milliseconds, at least 100'))
+  QUEUE_STALLED_INTERVAL_MS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds from 50 to 60000'))
+  @Min(50, mustBe('a whole number of milliseconds from 50 to 60000'))
+  @Max(60000, mustBe('a whole number of milliseconds from 50 to 60000'))
+  HEALTH_CHECK_TIMEOUT_MS: number;
+
+  @Transform(({ value }) => toNumber(value))
+  @IsNumber({}, mustBe('a fraction above 0 and at most 1, such as 0.9'))
+  @Min(0.01, mustBe('a fraction above 0 and at most 1, such as 0.9'))
+  @Max(1, mustBe('a fraction above 0 and at most 1, such as 0.9'))
+  HEALTH_DISK_THRESHOLD_PERCENT: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of megabytes, at least 16'))
+  @Min(16, mustBe('a whole number of megabytes, at least 16'))
+  HEALTH_MEMORY_RSS_THRESHOLD_MB: number;
+
+  @IsIn(['local', 'openai'], mustBe('local or openai'))
+  GENAI_PROVIDER: 'local' | 'openai';
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 0'))
+  @Min(0, mustBe('a whole number of milliseconds, at least 0'))
+  LOCAL_PROVIDER_DELAY_MS: number;
+
+  @bool()
+  @IsBoolean(mustBe('true or false'))
+  DOCS_ENABLED: boolean;
+
+  @IsUrlWithProtocol(['http', 'https'], mustBe('an http:// or https:// URL'))
+  OPENAI_BASE_URL: string;
+
+  @ValidateIf(
+    (env: EnvironmentVariables) =>
+      env.GENAI_PROVIDER === 'openai' && env.ENVIRONMENT === 'production',
+  )
+  @IsString({ message: 'OPENAI_API_KEY is required in production when GENAI_PROVIDER is openai' })
+  @MinLength(1, {
+    message: 'OPENAI_API_KEY is required in production when GENAI_PROVIDER is openai',
+  })
+  OPENAI_API_KEY?: string;
+
+  @IsString()
+  @MinLength(1, mustBe('a model name'))
+  OPENAI_MODEL: string;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds, at least 100'))
+  @Min(100, mustBe('a whole number of milliseconds, at least 100'))
+  OPENAI_TIMEOUT_MS: number;
+
+  @bool()
+  @IsBoolean(mustBe('true or false'))
+  METRICS_ENABLED: boolean;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
+  METRICS_TOKEN?: string;
+}

@@ -1,0 +1,185 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigValidationError } from './config-validation.error';
+import { KNOWN_VARIABLES } from './defaults';
+import { loadConfig } from './load-config';
+
+const NO_DOTENV = { envFilePath: '/nonexistent/.env' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, NO_DOTENV);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+function secretFile(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'rl-secret-')), 'value');
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults for development', () => {
+    const config = loadConfig({}, NO_DOTENV);
+    expect(config.environment).toBe('development');
+    expect(config.http.port).toBe(3000);
+    expect(config.database.url).toBe('postgres://postgres:postgres@localhost:5432/rocket_launch');
+    expect(config.database.poolMax).toBe(10);
+    expect(config.logging).toMatchObject({ level: 'debug', format: 'pretty', maxSize: '50M' });
+    expect(config.rateLimit.perMinute).toBe(600);
+    expect(config.rateLimit.exemptIps).toEqual(['127.0.0.1', '::1']);
+    expect(config.http.trustProxy).toBe(false);
+    expect(config.shutdown.drainDelayMs).toBe(0);
+    expect(config.http.docsEnabled).toBe(true);
+  });
+
+  it('uses production defaults when ENVIRONMENT=production', () => {
+    const config = loadConfig({ ENVIRONMENT: 'production' }, NO_DOTENV);
+    expect(config.isProduction).toBe(true);
+    expect(config.logging).toMatchObject({ level: 'info', format: 'json' });
+    expect(config.rateLimit.perMinute).toBe(60);
+    expect(config.shutdown.drainDelayMs).toBe(5000);
+    expect(config.http.docsEnabled).toBe(false);
+  });
+
+  it('falls back to NODE_ENV and uses test defaults', () => {
+    const config = loadConfig({ NODE_ENV: 'test' }, NO_DOTENV);
+    expect(config.environment).toBe('test');
+    expect(config.logging.level).toBe('warn');
+  });
+
+  it('parses TRUST_PROXY hop counts as numbers and lists as lists', () => {
+    expect(loadConfig({ TRUST_PROXY: '1' }, NO_DOTENV).http.trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }, NO_DOTENV).http.trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+    ]);
+  });
+
+  it('keeps an empty RATE_LIMIT_EXEMPT_IPS as "no exemptions"', () => {
+    expect(loadConfig({ RATE_LIMIT_EXEMPT_IPS: '' }, NO_DOTENV).rateLimit.exemptIps).toEqual([]);
+  });
+
+  it.each([
+    ['ENVIRONMENT', 'staging', /^ENVIRONMENT must be one of development, test, production/],
+    ['PORT', 'abc', /^PORT must be an integer from 0 to 65535 \(got "abc"\)/],
+    ['PORT', '70000', /^PORT must be an integer/],
+    ['DATABASE_URL', 'mysql://x', /^DATABASE_URL must be a postgres:\/\/ URL/],
+    ['REDIS_URL', 'localhost:6379', /^REDIS_URL must be a redis:\/\//],
+    ['DB_POOL_MAX', '0', /^DB_POOL_MAX must be an integer from 1 to 1000/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL must be one of/],
+    ['LOG_FORMAT', 'xml', /^LOG_FORMAT must be json or pretty/],
+    ['LOG_TO_FILES', 'maybe', /^LOG_TO_FILES must be true or false/],
+    ['LOG_MAX_SIZE', '50 megabytes', /^LOG_MAX_SIZE must be a size/],
+    ['TRUST_PROXY', 'true', /^TRUST_PROXY must be a hop count/],
+    ['TRUST_PROXY', '10.0.0.0/33', /^TRUST_PROXY must be/],
+    ['CORS_ORIGINS', 'not a url', /^CORS_ORIGINS must be a comma-separated list of origins/],
+    ['BODY_LIMIT', 'lots', /^BODY_LIMIT must be a size/],
+    ['RATE_LIMIT_EXEMPT_IPS', '1.2.3.4,nope', /^RATE_LIMIT_EXEMPT_IPS must be/],
+    [
+      'API_KEY_CACHE_SECONDS',
+      '61',
+      /^API_KEY_CACHE_SECONDS must be a whole number of seconds from 0 to 60/,
+    ],
+    ['HEALTH_DISK_THRESHOLD_PERCENT', '90', /^HEALTH_DISK_THRESHOLD_PERCENT must be a fraction/],
+    ['GENAI_PROVIDER', 'magic', /^GENAI_PROVIDER must be local or openai/],
+    ['METRICS_TOKEN', 'short', /^METRICS_TOKEN must be at least 16 characters/],
+  ])('rejects %s=%s with a line naming the variable', (name, value, expected) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it('reports every bad variable on its own line', () => {
+    const problems = problemsOf({ PORT: 'x', DB_POOL_MAX: 'y', LOG_LEVEL: 'z' });
+    expect(problems).toHaveLength(3);
+    expect(problems.map((line) => line.split(' ')[0]).sort()).toEqual([
+      'DB_POOL_MAX',
+      'LOG_LEVEL',
+      'PORT',
+    ]);
+  });
+
+  it('never echoes a URL that may hold a password', () => {
+    const [line] = problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    expect(line).not.toContain('hunter2');
+  });
+
+  it('requires OPENAI_API_KEY in production with the openai provider', () => {
+    expect(problemsOf({ ENVIRONMENT: 'production', GENAI_PROVIDER: 'openai' })).toEqual([
+      'OPENAI_API_KEY is required in production when GENAI_PROVIDER is openai',
+    ]);
+    expect(() => loadConfig({ GENAI_PROVIDER: 'openai' }, NO_DOTENV)).not.toThrow();
+  });
+
+  it('requires the Bull Board user name and password together', () => {
+    expect(problemsOf({ BULL_BOARD_USERNAME: 'ops' })).toEqual([
+      'BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together',
+    ]);
+  });
+
+  describe('NAME_FILE', () => {
+    it('reads the value from the file without its trailing newline', () => {
+      const config = loadConfig({ OPENAI_API_KEY_FILE: secretFile('sk-test\n') }, NO_DOTENV);
+      expect(config.genai.openai.apiKey).toBe('sk-test');
+    });
+
+    it('works for any variable', () => {
+      expect(loadConfig({ PORT_FILE: secretFile('4000\n') }, NO_DOTENV).http.port).toBe(4000);
+    });
+
+    it('rejects NAME and NAME_FILE together', () => {
+      expect(problemsOf({ PORT: '1', PORT_FILE: secretFile('2') })).toEqual([
+        'PORT: give either PORT or PORT_FILE, not both',
+      ]);
+    });
+
+    it('names a file it cannot read', () => {
+      expect(problemsOf({ REDIS_URL_FILE: '/nonexistent/secret' })).toEqual([
+        'REDIS_URL_FILE: cannot read /nonexistent/secret (ENOENT)',
+      ]);
+    });
+  });
+
+  describe('.env', () => {
+    const dotenv = (): string => {
+      const path = join(mkdtempSync(join(tmpdir(), 'rl-dotenv-')), '.env');
+      writeFileSync(path, 'PORT=4100\nLOG_LEVEL=error\n');
+      return path;
+    };
+
+    it('is read outside production, and the real environment wins', () => {
+      const config = loadConfig({ LOG_LEVEL: 'info' }, { envFilePath: dotenv() });
+      expect(config.http.port).toBe(4100);
+      expect(config.logging.level).toBe('info');
+    });
+
+    it('is ignored when the environment says production', () => {
+      const config = loadConfig({ ENVIRONMENT: 'production' }, { envFilePath: dotenv() });
+      expect(config.http.port).toBe(3000);
+    });
+  });
+});
+
+describe('config/.env.example', () => {
+  it('documents every variable the platform reads', () => {
+    const example = readFileSync(join(__dirname, '../../../config/.env.example'), 'utf8');
+    const documented = new Set(
+      [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]),
+    );
+    expect(KNOWN_VARIABLES.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it('holds only values the platform accepts', () => {
+    const example = readFileSync(join(__dirname, '../../../config/.env.example'), 'utf8');
+    const values = Object.fromEntries(
+      [...example.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]),
+    );
+    expect(() => loadConfig(values, NO_DOTENV)).not.toThrow();
+  });
+});

@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+import { parse as parseDotenv } from 'dotenv';
+import { AppConfig, toAppConfig } from './app-config';
+import { ConfigValidationError } from './config-validation.error';
+import { DEFAULTS, ENVIRONMENT_DEFAULTS, KNOWN_VARIABLES, KEEPS_EMPTY_VALUE } from './defaults';
+import { ENVIRONMENTS, Environment, EnvironmentVariables } from './environment-variables';
+
+type RawEnvironment = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  /** Where to look for `.env`; the working directory by default. */
+  envFilePath?: string;
+}
+
+/**
+ * Reads every variable of the specification once: `.env` (outside production), `NAME_FILE`
+ * indirection, defaults that depend on the environment, then class-validator. Throws a
+ * `ConfigValidationError` carrying one line per problem.
+ */
+export function loadConfig(
+  env: RawEnvironment = process.env,
+  options: LoadConfigOptions = {},
+): AppConfig {
+  const problems: string[] = [];
+  const merged = withDotenv(env, options.envFilePath ?? resolve(process.cwd(), '.env'), problems);
+  const resolved = resolveFileIndirection(merged, problems);
+  const environment = pickEnvironment(resolved);
+  const raw = applyDefaults(resolved, environment);
+
+  const instance = plainToInstance(EnvironmentVariables, raw);
+  const errors = validateSync(instance, { forbidUnknownValues: false });
+  problems.push(...errors.flatMap(describeValidationError));
+  problems.push(...crossFieldProblems(instance));
+
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return toAppConfig(instance);
+}
+
+function withDotenv(env: RawEnvironment, path: string, problems: string[]): RawEnvironment {
+  if (pickEnvironment(env) === 'production' || !existsSync(path)) return env;
+  try {
+    const fromFile = parseDotenv(readFileSync(path));
+    // The real environment always wins over the file.
+    return { ...fromFile, ...env };
+  } catch (error) {
+    problems.push(`.env: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return env;
+  }
+}
+
+function resolveFileIndirection(env: RawEnvironment, problems: string[]): RawEnvironment {
+  const resolved: RawEnvironment = { ...env };
+  for (const name of KNOWN_VARIABLES) {
+    const filePath = env[`${name}_FILE`];
+    if (filePath === undefined) continue;
+    if (env[name] !== undefined) {
+      problems.push(`${name}: give either ${name} or ${name}_FILE, not both`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(filePath, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${name}_FILE: cannot read ${filePath} (${code})`);
+    }
+  }
+  return resolved;
+}
+
+function pickEnvironment(env: RawEnvironment): Environment | string {
+  const value = env.ENVIRONMENT?.trim() || env.NODE_ENV?.trim() || 'development';
+  return value;
+}
+
+function applyDefaults(env: RawEnvironment, environment: string): Record<string, unknown> {
+  const knownEnvironment = (ENVIRONMENTS as readonly string[]).includes(environment)
+    ? (environment as Environment)
+    : 'development';
+  const defaults: Record<string, string> = {
+    ...DEFAULTS,
+    ...ENVIRONMENT_DEFAULTS[knownEnvironment],
+  };
+  const raw: Record<string, unknown> = { ENVIRONMENT: environment };
+  for (const name of KNOWN_VARIABLES) {
+    if (name === 'ENVIRONMENT') continue;
+    const value = env[name];
+    const isUnset = value === undefined || (value.trim() === '' && !KEEPS_EMPTY_VALUE.has(name));
+    raw[name] = isUnset ? defaults[name] : value;
+  }
+  return raw;
+}
+
+function crossFieldProblems(env: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  if (Boolean(env.BULL_BOARD_USERNAME) !== Boolean(env.BULL_BOARD_PASSWORD)) {
+    problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
+  }
+  return problems;
+}
+
+function describeValidationError(error: ValidationError): string[] {
+  const messages = Object.values(error.constraints ?? {});
+  // One line per variable: the first constraint that failed says what is expected.
+  return messages.length > 0 ? [messages[0]] : [`${error.property} is invalid`];
+}

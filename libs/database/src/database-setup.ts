@@ -1,0 +1,55 @@
+import { AppConfig } from '@app/config';
+import { getLogger } from '@app/logging';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { assertDatabaseAvailable } from './database-availability';
+import { buildDataSourceOptions } from './database-options';
+import { describeDatabaseUrl, maintenanceUrl } from './database-target';
+
+const logger = getLogger('DatabaseSetup');
+
+/** Creates the database named in DATABASE_URL when it does not exist yet. */
+export async function ensureDatabaseExists(url: string): Promise<boolean> {
+  const { database } = describeDatabaseUrl(url);
+  await assertDatabaseAvailable(maintenanceUrl(url));
+  const client = new Client({ connectionString: maintenanceUrl(url) });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount) return false;
+    // Identifiers cannot be parameters; quote it the way PostgreSQL does.
+    await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+    return true;
+  } catch (error) {
+    // Two processes racing to create it: the loser sees 42P04 and the database is there.
+    if ((error as { code?: string }).code === '42P04') return false;
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs every pending migration, each in its own transaction. Returns the names it ran. */
+export async function runPendingMigrations(config: AppConfig): Promise<string[]> {
+  const dataSource = new DataSource(buildDataSourceOptions(config));
+  await dataSource.initialize();
+  try {
+    const ran = await dataSource.runMigrations({ transaction: 'each' });
+    return ran.map((migration) => migration.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** `db:setup`: the database exists and is migrated afterwards; safe to run any number of times. */
+export async function setupDatabase(config: AppConfig): Promise<void> {
+  const { database } = describeDatabaseUrl(config.database.url);
+  if (await ensureDatabaseExists(config.database.url)) {
+    logger.info({ database }, `created database ${database}`);
+  }
+  const ran = await runPendingMigrations(config);
+  logger.info(
+    { database, migrations: ran },
+    `database ${database} is up to date (${ran.length} migrations applied now)`,
+  );
+}

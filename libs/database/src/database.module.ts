@@ -1,0 +1,23 @@
+import { AppConfig } from '@app/config';
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { buildDataSourceOptions } from './database-options';
+
+/**
+ * TypeORM on the pg pool sized by DB_POOL_MAX. Start-up has already proved PostgreSQL answers
+ * (assertDatabaseAvailable), so TypeORM is not left to retry with stack traces.
+ */
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        ...buildDataSourceOptions(config),
+        retryAttempts: 0,
+      }),
+    }),
+  ],
+  exports: [TypeOrmModule],
+})
+export class DatabaseModule {}

@@ -1,0 +1,2 @@
+/** Every TypeORM entity of the platform; domain libs add theirs here. */
+export const ENTITIES: Array<new (...args: never[]) => unknown> = [];

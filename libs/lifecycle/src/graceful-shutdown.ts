@@ -1,0 +1,73 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { closeLoggers, getLogger } from '@app/logging';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ShutdownState } from './shutdown-state';
+
+export interface GracefulShutdownOptions {
+  /** Readiness answers 503 this long before the server stops accepting (SHUTDOWN_DRAIN_DELAY_MS). */
+  drainDelayMs: number;
+  /** Limit for closing everything after the delay (SHUTDOWN_TIMEOUT_MS); past it, a hard stop. */
+  timeoutMs: number;
+  signals?: NodeJS.Signals[];
+}
+
+const logger = getLogger('Shutdown');
+
+/**
+ * Replaces Nest's shutdown hooks, which end by re-sending the signal (exit 143, lost log lines)
+ * and have no time limit: on SIGTERM/SIGINT readiness turns 503 at once, requests are still
+ * served for the drain delay, then `app.close()` runs Nest's hooks within the timeout, logs are
+ * flushed, and the process exits 0 — or 1 after an error line if the timeout passes. A second
+ * signal while shutting down stops at once.
+ */
+export function enableGracefulShutdown(
+  app: INestApplicationContext,
+  options: GracefulShutdownOptions,
+): void {
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  const state = app.get(ShutdownState);
+  let shuttingDown = false;
+
+  const exit = async (code: number): Promise<never> => {
+    await closeLoggers();
+    process.exit(code);
+  };
+
+  const onSignal = async (signal: NodeJS.Signals): Promise<void> => {
+    if (shuttingDown) {
+      logger.warn({ signal }, `received ${signal} again; stopping now`);
+      await exit(1);
+    }
+    shuttingDown = true;
+    state.begin();
+    logger.info(
+      { signal, drainDelayMs: options.drainDelayMs, timeoutMs: options.timeoutMs },
+      `received ${signal}; shutting down`,
+    );
+    if (options.drainDelayMs > 0) await sleep(options.drainDelayMs);
+
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([app.close().then(() => 'closed' as const), timedOut]);
+      if (outcome === 'timeout') {
+        logger.error(
+          { timeoutMs: options.timeoutMs },
+          `Error shutting down: not finished within ${options.timeoutMs} ms; stopping hard`,
+        );
+        await exit(1);
+      }
+      logger.info('shutdown complete');
+      await exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'Error shutting down: a shutdown hook failed');
+      await exit(1);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  for (const signal of signals) process.on(signal, (received) => void onSignal(received));
+}

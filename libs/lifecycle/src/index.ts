@@ -1,0 +1,4 @@
+export * from './graceful-shutdown';
+export * from './lifecycle.module';
+export * from './shutdown-state';
+export * from './start-process';

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Fields that follow a request or a job through every line it logs. */
+export interface LogContext {
+  requestId?: string;
+  userId?: string;
+  jobId?: string;
+  queue?: string;
+}
+
+const storage = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with its own context; everything it logs, sync or async, carries these fields. */
+export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
+  return storage.run({ ...context }, fn);
+}
+
+/** The context of the current request or job, or undefined outside both. */
+export function getLogContext(): Readonly<LogContext> | undefined {
+  return storage.getStore();
+}
+
+/**
+ * Adds fields to the current context from here on, e.g. `setLogContext({ userId })` once
+ * authentication has identified the caller. Outside a request or job it does nothing.
+ */
+export function setLogContext(fields: Partial<LogContext>): void {
+  const store = storage.getStore();
+  if (store) Object.assign(store, fields);
+}
+
+/** The context fields as they go on a log line (defined ones only). */
+export function logContextFields(): LogContext {
+  const store = storage.getStore();
+  if (!store) return {};
+  const fields: LogContext = {};
+  if (store.requestId !== undefined) fields.requestId = store.requestId;
+  if (store.userId !== undefined) fields.userId = store.userId;
+  if (store.jobId !== undefined) fields.jobId = store.jobId;
+  if (store.queue !== undefined) fields.queue = store.queue;
+  return fields;
+}

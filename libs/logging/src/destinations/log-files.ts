@@ -1,0 +1,81 @@
+import { closeSync, existsSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { createStream } from 'rotating-file-stream';
+
+export type LogChannel = 'access' | 'app' | 'errors' | 'security';
+
+export interface LogFileOptions {
+  dir: string;
+  /** rotating-file-stream size notation: `50M`. */
+  maxSize: string;
+  maxFiles: number;
+}
+
+/** Raised when the log folder cannot be created or written: start-up stops with one line. */
+export class LogDirectoryError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly code: string,
+  ) {
+    super(`Error preparing log directory: cannot write to ${dir} (${code})`);
+    this.name = 'LogDirectoryError';
+  }
+}
+
+/** Creates the folder if missing and proves it is writable (the guide's permission check). */
+export function prepareLogDirectory(dir: string): void {
+  const probe = join(dir, `.write-check-${process.pid}`);
+  try {
+    makeDirectory(resolve(dir));
+    closeSync(openSync(probe, 'a'));
+    unlinkSync(probe);
+  } catch (error) {
+    throw new LogDirectoryError(dir, (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN');
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdirSync never returns for some paths
+ * (under /proc, for one), and a start-up check must not hang.
+ */
+function makeDirectory(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  mkdirSync(dir);
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, '0');
+}
+
+/** `app.log` while live; `app.log.20261125-231000.1` once rotated (the live file keeps its name). */
+export function rotatedName(file: string) {
+  return (time: number | Date | null, index?: number): string => {
+    if (!time) return file;
+    const date = new Date(time);
+    const stamp =
+      `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-` +
+      `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+    return `${file}.${stamp}.${index ?? 1}`;
+  };
+}
+
+/** An asynchronous file stream rotated by size and daily, keeping `maxFiles` rotated copies. */
+export function openLogFile(channel: LogChannel, options: LogFileOptions): Writable {
+  const file = `${channel}.log`;
+  const stream = createStream(rotatedName(file), {
+    path: options.dir,
+    size: options.maxSize,
+    interval: '1d',
+    maxFiles: options.maxFiles,
+    history: `.${file}.history`,
+  });
+  // A failing disk must not crash the process through an unhandled 'error' event.
+  stream.on('error', (error) => process.stderr.write(`Error writing ${file}: ${error.message}\n`));
+  stream.on('warning', (error) =>
+    process.stderr.write(`Warning rotating ${file}: ${error.message}\n`),
+  );
+  return stream;
+}

@@ -1,0 +1,12 @@
+export * from './context/job-context';
+export * from './context/log-context';
+export * from './destinations/log-files';
+export * from './get-logger';
+export * from './http/request-context.middleware';
+export * from './http/request-id';
+export * from './logger-factory';
+export * from './logging.module';
+export * from './redaction/redact';
+export * from './root-loggers';
+export * from './security-events';
+export { InjectPinoLogger, Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';

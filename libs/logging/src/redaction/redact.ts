@@ -1,0 +1,56 @@
+import { stdSerializers } from 'pino';
+
+export const REDACTED = '[REDACTED]';
+
+/** Field names (lower case) whose values never reach a log line, at any depth. */
+const SECRET_KEYS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'password',
+  'passwd',
+  'apikey',
+  'api_key',
+  'token',
+  'secret',
+  'accesstoken',
+  'access_token',
+  'refreshtoken',
+  'refresh_token',
+  'clientsecret',
+  'client_secret',
+]);
+/** Compound names such as `dbPassword` or `webhookSecret`; `promptTokens` stays readable. */
+const SECRET_SUFFIX = /(password|secret)$/i;
+const MAX_DEPTH = 12;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase()) || SECRET_SUFFIX.test(key);
+}
+
+/**
+ * Returns a copy of `value` with secret fields replaced by "[REDACTED]" at any depth. Errors are
+ * serialized (type, message, stack, cause) on the way, so they can be redacted too.
+ */
+export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[Truncated]';
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
+
+  if (value instanceof Error) {
+    return redact(stdSerializers.errWithCause(value), depth + 1, seen);
+  }
+  if (Array.isArray(value)) {
+    return value.map((item) => redact(item, depth + 1, seen));
+  }
+  if (value instanceof Date || Buffer.isBuffer(value)) return value;
+
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] = isSecretKey(key) ? REDACTED : redact(item, depth + 1, seen);
+  }
+  return copy;
+}

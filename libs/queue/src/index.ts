@@ -1,0 +1,3 @@
+export * from './bull-connections';
+export * from './queue.constants';
+export * from './queue.module';

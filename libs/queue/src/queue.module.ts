@@ -1,0 +1,44 @@
+import { AppConfig } from '@app/config';
+import { BullModule } from '@nestjs/bull';
+import { Global, Module } from '@nestjs/common';
+import { BullConnections } from './bull-connections';
+import { QUEUE_NAMES } from './queue.constants';
+
+/**
+ * Bull's root configuration from the validated config: connections from the one Redis
+ * factory, stalled-job settings, retries with exponential backoff, finished jobs trimmed so
+ * Redis does not grow without bound, and every queue of the platform registered.
+ */
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig, BullConnections],
+      useFactory: (config: AppConfig, connections: BullConnections) => ({
+        createClient: connections.create,
+        settings: {
+          lockDuration: config.queue.lockDurationMs,
+          stalledInterval: config.queue.stalledIntervalMs,
+          maxStalledCount: 1,
+        },
+        defaultJobOptions: {
+          attempts: config.queue.attempts,
+          backoff: { type: 'exponential', delay: config.queue.backoffMs },
+          timeout: config.queue.jobTimeoutMs,
+          removeOnComplete: config.queue.keepCompleted,
+          removeOnFail: config.queue.keepFailed,
+        },
+      }),
+      extraProviders: [
+        {
+          provide: BullConnections,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => new BullConnections(config.redis.url),
+        },
+      ],
+    }),
+    BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+  ],
+  exports: [BullModule],
+})
+export class QueueModule {}

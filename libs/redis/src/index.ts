@@ -1,0 +1,4 @@
+export * from './redis-connection.factory';
+export * from './redis-endpoint';
+export * from './redis.constants';
+export * from './redis.module';
