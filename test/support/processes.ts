@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { API_MAIN, ROOT, WORKER_MAIN } from './processes-paths';
 
 export { API_MAIN, CLI_MAIN, ROOT, WORKER_MAIN } from './processes-paths';
@@ -29,8 +30,17 @@ function parseLines(text: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv): RunningProcess {
-  const proc = spawn(process.execPath, [script, ...args], { env, cwd: ROOT, stdio: 'pipe' });
+export function startNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): RunningProcess {
+  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
+    env,
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
   running.add(proc);
   let out = '';
   let err = '';
@@ -115,3 +125,40 @@ export async function runToExit(
 
 /** A stack frame as Node prints it: nothing a person reads at start-up should contain one. */
 export const STACK_FRAME = /\n\s+at .+(\(|:\d+:\d+)/;
+
+const TS_NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
+
+/** Starts a test entry point (TypeScript, run through ts-node) as a real process. */
+export function startTs(script: string, env: NodeJS.ProcessEnv): RunningProcess {
+  return startNode(
+    join(ROOT, script),
+    [],
+    {
+      ...env,
+      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+    },
+    TS_NODE_ARGS,
+  );
+}
+
+/** The api with test-only probe routes (test/support/apps). */
+export async function startProbeApi(
+  env: NodeJS.ProcessEnv,
+): Promise<RunningProcess & { url: string }> {
+  const api = startTs('test/support/apps/test-api.main.ts', env);
+  const line = await api.waitForLine(
+    (l) => typeof l.msg === 'string' && l.msg.startsWith('api listening'),
+    60000,
+  );
+  return { ...api, url: String(line.url) };
+}
+
+/** The worker with the test-only probe queue. */
+export async function startProbeWorker(env: NodeJS.ProcessEnv): Promise<RunningProcess> {
+  const worker = startTs('test/support/apps/test-worker.main.ts', env);
+  await worker.waitForLine(
+    (l) => typeof l.msg === 'string' && l.msg.startsWith('worker started'),
+    60000,
+  );
+  return worker;
+}

@@ -10,9 +10,13 @@ export interface LogContext {
 
 const storage = new AsyncLocalStorage<LogContext>();
 
-/** Runs `fn` with its own context; everything it logs, sync or async, carries these fields. */
+/**
+ * Runs `fn` with `context` as its context; everything it logs, sync or async, carries these
+ * fields. The object itself is the store: `setLogContext` inside `fn` updates it, so the caller
+ * sees fields added later (the access line reads the userId set by authentication).
+ */
 export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
-  return storage.run({ ...context }, fn);
+  return storage.run(context, fn);
 }
 
 /** The context of the current request or job, or undefined outside both. */

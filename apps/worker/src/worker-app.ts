@@ -1,0 +1,28 @@
+import { NestPinoLogger } from '@app/logging';
+import { INestApplicationContext, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WorkerModule } from './worker.module';
+
+type ModuleImport = NonNullable<ModuleMetadata['imports']>[number];
+
+/**
+ * Builds the worker exactly as production runs it (main.ts and the e2e tests share this); the
+ * tests may add test-only queues and processors, the app never does.
+ */
+export async function createWorkerApp(
+  extraImports: ModuleImport[] = [],
+): Promise<INestApplicationContext> {
+  const root = extraImports.length > 0 ? withImports(WorkerModule, extraImports) : WorkerModule;
+  const app = await NestFactory.createApplicationContext(root, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(NestPinoLogger));
+  return app;
+}
+
+function withImports(base: Type, imports: ModuleImport[]): Type {
+  @Module({ imports: [base, ...imports] })
+  class WorkerWithExtras {}
+  return WorkerWithExtras;
+}

@@ -1,0 +1,53 @@
+import { REDACTED, isSecretKey, redact } from './redact';
+
+describe('redact', () => {
+  it('replaces secret fields at any depth, in objects and arrays', () => {
+    const input = {
+      password: 'a',
+      Authorization: 'Bearer b',
+      nested: { deeper: { apiKey: 'c', list: [{ token: 'd' }, { 'x-api-key': 'e' }] } },
+      headers: { cookie: 'f', 'set-cookie': ['g'] },
+    };
+    expect(redact(input)).toEqual({
+      password: REDACTED,
+      Authorization: REDACTED,
+      nested: {
+        deeper: { apiKey: REDACTED, list: [{ token: REDACTED }, { 'x-api-key': REDACTED }] },
+      },
+      headers: { cookie: REDACTED, 'set-cookie': REDACTED },
+    });
+  });
+
+  it('keeps ordinary fields that merely contain the words', () => {
+    expect(redact({ promptTokens: 1, completionTokens: 2, tokenizer: 'x' })).toEqual({
+      promptTokens: 1,
+      completionTokens: 2,
+      tokenizer: 'x',
+    });
+    expect(isSecretKey('dbPassword')).toBe(true);
+    expect(isSecretKey('webhookSecret')).toBe(true);
+  });
+
+  it('does not modify its input', () => {
+    const input = { password: 'a' };
+    redact(input);
+    expect(input.password).toBe('a');
+  });
+
+  it('serializes errors and redacts what they carry', () => {
+    const error = Object.assign(new Error('boom'), { config: { headers: { authorization: 'x' } } });
+    const result = redact({ err: error }) as { err: Record<string, unknown> };
+    expect(result.err.message).toBe('boom');
+    expect(String(result.err.stack)).toContain('boom');
+    expect(result.err.config).toEqual({ headers: { authorization: REDACTED } });
+  });
+
+  it('survives cycles and extreme depth', () => {
+    const cyclic: Record<string, unknown> = { name: 'a' };
+    cyclic.self = cyclic;
+    expect(redact(cyclic)).toEqual({ name: 'a', self: '[Circular]' });
+    let deep: Record<string, unknown> = { password: 'bottom' };
+    for (let i = 0; i < 50; i += 1) deep = { next: deep };
+    expect(JSON.stringify(redact(deep))).not.toContain('bottom');
+  });
+});
