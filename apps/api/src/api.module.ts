@@ -1,5 +1,6 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { ExceptionsModule } from '@app/exceptions';
 import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
 import { QueueModule } from '@app/queue';
@@ -12,6 +13,7 @@ import { HealthController } from './health/health.controller';
   imports: [
     ConfigModule.forRoot(),
     LoggingModule.forRoot(),
+    ExceptionsModule,
     LifecycleModule,
     DatabaseModule,
     RedisModule,

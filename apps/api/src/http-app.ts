@@ -1,13 +1,11 @@
 import { AppConfig } from '@app/config';
-import { requestContextMiddleware } from '@app/logging';
+import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { json } from 'express';
-import { AsyncResource } from 'node:async_hooks';
-import type { NextFunction, Request, Response } from 'express';
 import { ApiModule } from './api.module';
-import { NestPinoLogger } from '@app/logging';
+import { answerClientErrors } from './http/client-error.handler';
+import { jsonBody } from './http/json-body.middleware';
 
 /**
  * Builds the api exactly as production runs it (main.ts and the e2e tests share this): the
@@ -29,6 +27,7 @@ export async function createApiApp(
   app.disable('x-powered-by');
   app.use(requestContextMiddleware());
   app.use(jsonBody(config.http.bodyLimit));
+  answerClientErrors(app.getHttpServer());
   return app;
 }
 
@@ -39,11 +38,4 @@ function withImports(base: Type, imports: ModuleImport[]): Type {
   @Module({ imports: [base, ...imports] })
   class ApiWithExtras {}
   return ApiWithExtras;
-}
-
-/** express.json whose callback stays in the request's AsyncLocalStorage context. */
-function jsonBody(limit: string) {
-  const parse = json({ limit, type: ['application/json', 'application/*+json'] });
-  return (req: Request, res: Response, next: NextFunction): void =>
-    parse(req, res, AsyncResource.bind(next));
 }

@@ -255,6 +255,21 @@ describe('logging (real api process, real files)', () => {
         queue: 'probe-jobs',
         context: 'ProbeJobProcessor',
       });
+
+      // A failing job is logged once, with its context and stack, in the worker's errors.log.
+      const failed = await fetch(`${api.url}/test/jobs?marker=fail-1`, {
+        method: 'POST',
+        headers: { 'X-Request-Id': 'req-into-job-2' },
+      });
+      const { jobId: failedId } = (await failed.json()) as { jobId: string };
+      const [errorLine] = await waitForLog(dir, 'worker', 'errors', (l) => l.jobId === failedId);
+      expect(errorLine).toMatchObject({
+        requestId: 'req-into-job-2',
+        queue: 'probe-jobs',
+        context: 'JobRunner',
+        attempt: 1,
+      });
+      expect((errorLine.err as { stack: string }).stack).toContain('probe job failed: fail-1');
     } finally {
       await worker.stop();
     }

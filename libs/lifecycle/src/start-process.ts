@@ -1,4 +1,5 @@
 import { AppConfig, loadConfigOrExit } from '@app/config';
+import { installProcessErrorHandlers } from '@app/exceptions';
 import {
   LogDirectoryError,
   ServiceName,
@@ -26,6 +27,7 @@ export function startProcess(service: ServiceName): AppConfig {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  installProcessErrorHandlers();
   return config;
 }
 

@@ -1,3 +1,4 @@
 export * from './bull-connections';
 export * from './queue.constants';
 export * from './queue.module';
+export * from './run-job';

@@ -1,4 +1,5 @@
-import { getLogger, runInJobContext } from '@app/logging';
+import { getLogger } from '@app/logging';
+import { runJob } from '@app/queue';
 import { BullModule, Process, Processor } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Job } from 'bull';
@@ -11,9 +12,11 @@ const logger = getLogger('ProbeJobProcessor');
 class ProbeJobProcessor {
   @Process()
   async handle(job: Job<{ marker: string }>): Promise<void> {
-    await runInJobContext(job, async () => {
+    await runJob(job, async () => {
       logger.info({ marker: job.data.marker }, 'probe job started');
       await new Promise((resolve) => setTimeout(resolve, 10));
+      if (job.data.marker.startsWith('fail'))
+        throw new Error(`probe job failed: ${job.data.marker}`);
       logger.info({ marker: job.data.marker }, 'probe job finished');
     });
   }

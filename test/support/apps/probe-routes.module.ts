@@ -4,6 +4,7 @@ import { Body, Controller, Get, Injectable, Module, Post, Query } from '@nestjs/
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { ProbeErrorsModule } from './probe-errors.module';
 import { PROBE_QUEUE, ProbeJobsModule } from './probe-jobs.module';
 
 const logger = getLogger('ProbeController');
@@ -81,13 +82,13 @@ class ProbeController {
 
   @Post('jobs')
   async queueJob(@Query('marker') marker = 'none'): Promise<{ jobId: string }> {
-    const job = await this.queue.add(withLogContext({ marker }));
+    const job = await this.queue.add(withLogContext({ marker }), { attempts: 1 });
     return { jobId: String(job.id) };
   }
 }
 
 @Module({
-  imports: [ProbeJobsModule.forApi()],
+  imports: [ProbeJobsModule.forApi(), ProbeErrorsModule],
   controllers: [ProbeController],
   providers: [ProbeService],
 })
