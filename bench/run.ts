@@ -28,6 +28,8 @@ interface Side {
 interface Comparison {
   name: string;
   path: string;
+  /** Needs an API key in the Authorization header. */
+  authenticated?: boolean;
   baseline: Side;
   candidate: Side;
   /** What the ratio candidate/baseline should reach. */
@@ -50,6 +52,18 @@ const COMPARISONS: Comparison[] = [
     baseline: { label: 'LOG_TO_FILES=false', env: { LOG_TO_FILES: 'false' } },
     candidate: { label: 'files on', env: { LOG_TO_FILES: 'true' } },
     target: 0.85,
+  },
+  {
+    name: 'rate limiting: on vs off (authenticated read)',
+    path: '/api/v1/me',
+    authenticated: true,
+    // "Off" is the exempt path: the limiter returns before any Redis round trip.
+    baseline: { label: 'limits off (exempt)', env: { RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1' } },
+    candidate: {
+      label: 'limits on (Redis)',
+      env: { RATE_LIMIT_EXEMPT_IPS: '', RATE_LIMIT_PER_MINUTE: '100000000' },
+    },
+    target: 0.9,
   },
 ];
 
@@ -86,8 +100,18 @@ async function stop(started: Started): Promise<void> {
   await exited;
 }
 
-async function load(url: string, duration: number): Promise<{ rps: number; p99: number }> {
-  const result = await autocannon({ url, connections: 32, duration, pipelining: 1 });
+let apiKey = '';
+
+async function load(
+  url: string,
+  duration: number,
+  authenticated = false,
+): Promise<{ rps: number; p99: number }> {
+  const headers: Record<string, string> = authenticated
+    ? { authorization: `Bearer ${apiKey}` }
+    : {};
+  const result = await autocannon({ url, connections: 32, duration, pipelining: 1, headers });
+  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} responses were not 2xx`);
   return { rps: result.requests.average, p99: result.latency.p99 };
 }
 
@@ -102,11 +126,11 @@ async function runComparison(comparison: Comparison): Promise<{ rows: Row[]; rat
   const sides = [comparison.baseline, comparison.candidate];
   const started = await Promise.all(sides.map((side) => startApi(side.env)));
   try {
-    for (const api of started) await load(api.url + comparison.path, 2); // warm-up
+    for (const api of started) await load(api.url + comparison.path, 2, comparison.authenticated); // warm-up
     const totals = sides.map(() => ({ rps: 0, p99: 0 }));
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const [index, api] of started.entries()) {
-        const measured = await load(api.url + comparison.path, DURATION);
+        const measured = await load(api.url + comparison.path, DURATION, comparison.authenticated);
         totals[index].rps += measured.rps / ROUNDS;
         totals[index].p99 = Math.max(totals[index].p99, measured.p99);
       }
@@ -124,10 +148,17 @@ async function runComparison(comparison: Comparison): Promise<{ rows: Row[]; rat
 }
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, [CLI_MAIN, 'db:setup'], {
-    env: { PATH: process.env.PATH, ...PRODUCTION_ENV, LOG_TO_FILES: 'false', LOG_LEVEL: 'warn' },
-    stdio: 'inherit',
+  const cliEnv = {
+    PATH: process.env.PATH,
+    ...PRODUCTION_ENV,
+    LOG_TO_FILES: 'false',
+    LOG_LEVEL: 'warn',
+  };
+  execFileSync(process.execPath, [CLI_MAIN, 'db:setup'], { env: cliEnv, stdio: 'inherit' });
+  const created = execFileSync(process.execPath, [CLI_MAIN, 'apikey:create', '--user', 'bench'], {
+    env: cliEnv,
   });
+  apiKey = created.toString().trimEnd().split('\n').pop() ?? '';
   const results = [];
   console.log(`node ${process.version} | ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}`);
   console.log(`${DURATION}s x ${ROUNDS} rounds per side, 32 connections\n`);

@@ -5,8 +5,10 @@ import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
+import { SecurityModule } from '@app/security';
 import { Module } from '@nestjs/common';
 import { HealthController } from './health/health.controller';
+import { MeController } from './me/me.controller';
 
 /** The HTTP API process: what it can do is the list of modules below. */
 @Module({
@@ -18,7 +20,8 @@ import { HealthController } from './health/health.controller';
     DatabaseModule,
     RedisModule,
     QueueModule,
+    SecurityModule.forApi(),
   ],
-  controllers: [HealthController],
+  controllers: [HealthController, MeController],
 })
 export class ApiModule {}

@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
+import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,9 +9,10 @@ import { answerClientErrors } from './http/client-error.handler';
 import { jsonBody } from './http/json-body.middleware';
 
 /**
- * Builds the api exactly as production runs it (main.ts and the e2e tests share this): the
- * request context comes first so that every response — also one rejected while parsing the
- * body — has a request id and an access line; the JSON parser comes after it (Nest's own is off).
+ * Builds the api exactly as production runs it (main.ts and the e2e tests share this). Order
+ * matters: the request context first (every response has a request id and an access line), then
+ * security headers (on every response), bans and the rate limit (before any work is done for a
+ * client), CORS, and the JSON parser last (Nest's own is off).
  */
 export async function createApiApp(
   config: AppConfig,
@@ -25,7 +27,12 @@ export async function createApiApp(
   app.useLogger(app.get(NestPinoLogger));
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
-  app.use(requestContextMiddleware());
+  app.use(requestContextMiddleware({ clientIp }));
+  app.use(...securityHeaders({ hsts: config.isProduction }));
+  app.use(app.get(RateLimitMiddleware).use);
+  if (config.http.corsOrigins.length > 0) {
+    app.enableCors({ origin: config.http.corsOrigins, maxAge: 600 });
+  }
   app.use(jsonBody(config.http.bodyLimit));
   answerClientErrors(app.getHttpServer());
   return app;

@@ -1,2 +1,4 @@
+import { ApiKey } from '@app/security/api-keys/api-key.entity';
+
 /** Every TypeORM entity of the platform; domain libs add theirs here. */
-export const ENTITIES: Array<new (...args: never[]) => unknown> = [];
+export const ENTITIES: Array<new (...args: never[]) => unknown> = [ApiKey];

@@ -55,6 +55,8 @@ function optionsFor(role: RedisConnectionRole): RedisOptions {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         commandTimeout: 1000,
+        // Concurrent requests' commands share round trips.
+        enableAutoPipelining: true,
       };
     case 'client':
       return { ...common, maxRetriesPerRequest: 3 };

@@ -1,3 +1,4 @@
+import { Public } from '@app/security';
 import { AppException, errorMessage } from '@app/exceptions';
 import {
   CallHandler,
@@ -77,6 +78,7 @@ const SECRET_MESSAGE =
   'QueryFailedError: SELECT * FROM users WHERE password = $1 at /srv/app/node_modules/pg/lib/client.js:10:5';
 
 /** Test-only routes that fail in every way the api can. Never shipped. */
+@Public()
 @Controller('test/errors')
 class ProbeErrorsController {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}

@@ -1,3 +1,4 @@
+import { Public } from '@app/security';
 import { PinoLogger, getLogger, securityEvent, setLogContext, withLogContext } from '@app/logging';
 import { InjectQueue } from '@nestjs/bull';
 import { Body, Controller, Get, Injectable, Module, Post, Query } from '@nestjs/common';
@@ -26,6 +27,7 @@ class ProbeService {
 }
 
 /** Test-only routes that make the api log, fail and queue on demand. Never shipped. */
+@Public()
 @Controller('test')
 class ProbeController {
   constructor(

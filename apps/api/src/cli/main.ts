@@ -1,17 +1,141 @@
 import 'reflect-metadata';
-import { setupDatabase } from '@app/database';
+import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
-import { closeLoggers, getLogger } from '@app/logging';
+import { closeLoggers, getLogger, securityEvent } from '@app/logging';
+import { ApiKeyService, BanList, USER_ID_PATTERN, normalizeIp } from '@app/security';
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { CliModule } from './cli.module';
 
-type Command = (args: string[]) => Promise<void>;
+/** A mistake in the command line: one line on stderr, exit 2. */
+class UsageError extends Error {}
+
+type Command = (args: string[]) => Promise<string | undefined>;
+
+async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const config = startProcess('cli');
+  await assertDatabaseAvailable(config.database.url);
+  const app = await NestFactory.createApplicationContext(CliModule, {
+    logger: false,
+    abortOnError: false,
+  });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+  }
+}
 
 /**
- * Operator commands (`npm run db:setup`, …): same configuration as the apps, logs as service
- * `cli`. Each prints what a person needs on stdout and exits non-zero on failure.
+ * Operator commands (`npm run db:setup`, `apikey:*`, `security:unban`): same configuration as
+ * the apps, logs as service `cli` (admin actions to its security.log). What a person needs is on
+ * stdout; a command that prints a secret prints it alone on the last line.
  */
 const COMMANDS: Record<string, Command> = {
   'db:setup': async () => {
     await setupDatabase(startProcess('cli'));
+    return undefined;
+  },
+
+  'apikey:create': async (args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        user: { type: 'string' },
+        name: { type: 'string' },
+        admin: { type: 'boolean', default: false },
+        'expires-in': { type: 'string' },
+      },
+      strict: true,
+    });
+    if (!values.user || !USER_ID_PATTERN.test(values.user)) {
+      throw new UsageError('--user is required: 1 to 128 characters of A-Za-z0-9._@-');
+    }
+    if (values.name !== undefined && (values.name.length < 1 || values.name.length > 128)) {
+      throw new UsageError('--name must be 1 to 128 characters');
+    }
+    const expiresIn = values['expires-in'];
+    if (expiresIn !== undefined && !/^[1-9]\d{0,4}$/.test(expiresIn)) {
+      throw new UsageError('--expires-in must be a whole number of days from 1 to 99999');
+    }
+    return withContext(async (app) => {
+      const { key, record } = await app.get(ApiKeyService).create({
+        userId: values.user as string,
+        name: values.name,
+        admin: values.admin,
+        expiresInDays: expiresIn === undefined ? undefined : Number(expiresIn),
+      });
+      securityEvent(
+        'apikey_created',
+        { keyId: record.id, keyPrefix: record.prefix, userId: record.userId, admin: record.admin },
+        `API key ${record.prefix} created for ${record.userId}`,
+      );
+      process.stdout.write(
+        `Created API key ${record.prefix} (id ${record.id}) for user ${record.userId}` +
+          `${record.admin ? ', admin' : ''}${record.expiresAt ? `, expires ${record.expiresAt.toISOString()}` : ''}.\n` +
+          'Store it now: it is shown only once.\n',
+      );
+      return key;
+    });
+  },
+
+  'apikey:list': async () =>
+    withContext(async (app) => {
+      const keys = await app.get(ApiKeyService).list();
+      const rows = keys.map((key) =>
+        [
+          key.id,
+          key.prefix,
+          key.userId,
+          key.name,
+          key.admin ? 'admin' : '-',
+          key.revokedAt
+            ? 'revoked'
+            : key.expiresAt && key.expiresAt < new Date()
+              ? 'expired'
+              : 'active',
+          key.expiresAt?.toISOString() ?? '-',
+          key.lastUsedAt?.toISOString() ?? 'never',
+        ].join('\t'),
+      );
+      process.stdout.write(
+        ['id\tprefix\tuser\tname\trole\tstatus\texpires\tlast used', ...rows].join('\n') + '\n',
+      );
+      return undefined;
+    }),
+
+  'apikey:revoke': async (args) => {
+    const target = args[0];
+    if (!target || args.length > 1) throw new UsageError('give the key id or prefix to revoke');
+    return withContext(async (app) => {
+      const revoked = await app.get(ApiKeyService).revoke(target);
+      if (!revoked) throw new UsageError(`no active API key with id or prefix ${target}`);
+      securityEvent(
+        'apikey_revoked',
+        { keyId: revoked.id, keyPrefix: revoked.prefix, userId: revoked.userId },
+        `API key ${revoked.prefix} revoked`,
+      );
+      process.stdout.write(`Revoked API key ${revoked.prefix} (id ${revoked.id}).\n`);
+      return undefined;
+    });
+  },
+
+  'security:unban': async (args) => {
+    const target = args[0];
+    if (!target || args.length > 1 || isIP(target) === 0) {
+      throw new UsageError('give one IP address to unban');
+    }
+    const ip = normalizeIp(target);
+    return withContext(async (app) => {
+      const lifted = await app.get(BanList).unban(ip);
+      securityEvent('ip_unbanned', { ip, wasBanned: lifted }, `unbanned ${ip}`);
+      process.stdout.write(
+        lifted ? `Lifted the ban on ${ip}.\n` : `${ip} was not banned; its counters are reset.\n`,
+      );
+      return undefined;
+    });
   },
 };
 
@@ -26,9 +150,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   try {
-    await command(args);
+    const secret = await command(args);
     await closeLoggers();
+    // The secret goes last, alone on its line, after every log line has been flushed.
+    if (secret !== undefined) process.stdout.write(`${secret}\n`);
   } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      await closeLoggers();
+      process.stderr.write(`Error running ${name}: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
     getLogger('Cli').error({ err: error }, `Error running ${name}`);
     await failStartup(error, 'Cli');
   }

@@ -1,6 +1,8 @@
+import { Public } from '@app/security';
 import { Controller, Get } from '@nestjs/common';
 
 /** Liveness: answers while the event loop does; never asks PostgreSQL or Redis. */
+@Public()
 @Controller('health')
 export class HealthController {
   @Get()

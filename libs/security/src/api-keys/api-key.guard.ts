@@ -1,0 +1,83 @@
+import { AppException, errorMessage } from '@app/exceptions';
+import { getLogger, securityEvent, setLogContext } from '@app/logging';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { clientIp } from '../http/client-ip';
+import { BanList } from '../rate-limit/ban-list';
+import { prefixOf } from './api-key-format';
+import { ApiKeyService } from './api-key.service';
+import { IS_PUBLIC } from './public.decorator';
+
+const logger = getLogger('ApiKeyGuard');
+
+/** `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+function presentedKey(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1];
+  }
+  const apiKey = req.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}
+
+const REASONS = {
+  missing: 'no API key was given',
+  malformed: 'the API key is invalid',
+  unknown: 'the API key is invalid',
+  revoked: 'the API key has been revoked',
+  expired: 'the API key has expired',
+} as const;
+
+/**
+ * Global guard: every route needs a valid API key unless marked @Public(). The key's owner
+ * becomes the request's userId in the log context. A failure is a 401 with
+ * `WWW-Authenticate: Bearer`, an `auth_failed` security event (reason and key prefix, never the
+ * key), and a count toward the IP's auth-failure ban.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeyService,
+    private readonly bans: BanList,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic || context.getType() !== 'http') return true;
+
+    const req = context.switchToHttp().getRequest<Request>();
+    const key = presentedKey(req);
+    const outcome = key ? await this.keys.verify(key) : 'missing';
+    if (typeof outcome === 'string') throw await this.reject(req, outcome, key);
+
+    req.auth = outcome;
+    setLogContext({ userId: outcome.userId });
+    logger.debug({ keyId: outcome.keyId }, 'API key verified');
+    return true;
+  }
+
+  private async reject(
+    req: Request,
+    reason: keyof typeof REASONS,
+    key: string | undefined,
+  ): Promise<AppException> {
+    const ip = clientIp(req);
+    securityEvent(
+      'auth_failed',
+      { ip, reason, keyPrefix: key ? prefixOf(key) : undefined, path: req.path },
+      `authentication failed: ${REASONS[reason]}`,
+    );
+    await this.bans.recordAuthFailure(ip).catch((error: unknown) => {
+      logger.warn({ err: error }, 'Error counting a failed authentication: Redis unavailable');
+    });
+    return new AppException(401, errorMessage('authenticating request', REASONS[reason]), {
+      headers: { 'WWW-Authenticate': 'Bearer realm="rocket-launch"' },
+    });
+  }
+}

@@ -1,0 +1,129 @@
+import { AppConfig } from '@app/config';
+import { getLogger } from '@app/logging';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { generateApiKey, matchesHash, prefixOf } from './api-key-format';
+import { ApiKey } from './api-key.entity';
+
+/** Who a verified key belongs to: what the request runs as. */
+export interface ApiKeyIdentity {
+  keyId: string;
+  keyName: string;
+  userId: string;
+  admin: boolean;
+  expiresAt: Date | null;
+}
+
+export type VerifyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+export interface CreateApiKeyInput {
+  userId: string;
+  name?: string;
+  admin?: boolean;
+  expiresInDays?: number;
+}
+
+const LAST_USED_WRITE_MS = 60_000;
+const logger = getLogger('ApiKeys');
+
+/**
+ * API keys: created random and shown once, stored as a hash, verified in constant time. A
+ * verified key is trusted for API_KEY_CACHE_SECONDS without asking PostgreSQL, so a revoked key
+ * stops working within that bound. `lastUsedAt` is written at most once a minute per key.
+ */
+@Injectable()
+export class ApiKeyService {
+  private readonly cache = new Map<
+    string,
+    { identity: ApiKeyIdentity; hash: string; until: number }
+  >();
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(input: CreateApiKeyInput): Promise<{ key: string; record: ApiKey }> {
+    const { key, prefix, hash } = generateApiKey();
+    const expiresAt =
+      input.expiresInDays === undefined
+        ? null
+        : new Date(Date.now() + input.expiresInDays * 86_400_000);
+    const record = await this.keys.save(
+      this.keys.create({
+        prefix,
+        keyHash: hash,
+        userId: input.userId,
+        name: input.name ?? 'default',
+        admin: input.admin ?? false,
+        expiresAt,
+      }),
+    );
+    return { key, record };
+  }
+
+  list(): Promise<ApiKey[]> {
+    return this.keys.find({ order: { createdAt: 'DESC' } });
+  }
+
+  /** Revokes by id or prefix; returns the revoked key, or undefined when none matched. */
+  async revoke(idOrPrefix: string): Promise<ApiKey | undefined> {
+    const isUuid = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
+    const record = await this.keys.findOne({
+      where: isUuid
+        ? { id: idOrPrefix, revokedAt: IsNull() }
+        : { prefix: idOrPrefix, revokedAt: IsNull() },
+    });
+    if (!record) return undefined;
+    record.revokedAt = new Date();
+    return this.keys.save(record);
+  }
+
+  async verify(key: string): Promise<ApiKeyIdentity | VerifyFailure> {
+    const prefix = prefixOf(key);
+    if (!prefix) return 'malformed';
+    const cached = this.cache.get(prefix);
+    const now = Date.now();
+    if (cached && cached.until > now && matchesHash(key, cached.hash)) {
+      const result = this.stillValid(cached.identity, now);
+      if (typeof result !== 'string') this.touch(result.keyId, now);
+      return result;
+    }
+    const record = await this.keys.findOne({ where: { prefix } });
+    if (!record || !matchesHash(key, record.keyHash)) return 'unknown';
+    if (record.revokedAt) return 'revoked';
+    const identity: ApiKeyIdentity = {
+      keyId: record.id,
+      keyName: record.name,
+      userId: record.userId,
+      admin: record.admin,
+      expiresAt: record.expiresAt,
+    };
+    const result = this.stillValid(identity, now);
+    if (typeof result !== 'string' && this.config.auth.apiKeyCacheSeconds > 0) {
+      this.cache.set(prefix, {
+        identity,
+        hash: record.keyHash,
+        until: now + this.config.auth.apiKeyCacheSeconds * 1000,
+      });
+    }
+    if (typeof result !== 'string') this.touch(record.id, now);
+    return result;
+  }
+
+  private stillValid(identity: ApiKeyIdentity, now: number): ApiKeyIdentity | 'expired' {
+    return identity.expiresAt && identity.expiresAt.getTime() <= now ? 'expired' : identity;
+  }
+
+  /** Records use without a write per request: at most one UPDATE a minute per key. */
+  private touch(keyId: string, now: number): void {
+    const last = this.lastUsedWritten.get(keyId) ?? 0;
+    if (now - last < LAST_USED_WRITE_MS) return;
+    this.lastUsedWritten.set(keyId, now);
+    this.keys
+      .update({ id: keyId }, { lastUsedAt: new Date(now) })
+      .catch((error: unknown) => logger.warn({ err: error }, 'Error recording key use'));
+  }
+}

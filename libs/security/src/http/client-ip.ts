@@ -1,0 +1,56 @@
+import ipaddr from 'ipaddr.js';
+import type { Request } from 'express';
+
+/** `::ffff:1.2.3.4` is the same client as `1.2.3.4` for limits, bans and exemptions. */
+export function normalizeIp(address: string | undefined): string {
+  if (!address) return 'unknown';
+  try {
+    return ipaddr.process(address).toString();
+  } catch {
+    return address;
+  }
+}
+
+/**
+ * The client's address: the socket's, unless TRUST_PROXY (Express's `trust proxy`, never
+ * `true`) says which proxies may speak for it in X-Forwarded-For.
+ */
+export function clientIp(req: Request): string {
+  return normalizeIp(req.ip ?? req.socket.remoteAddress);
+}
+
+/** Matches addresses against a list of IPs and CIDRs (RATE_LIMIT_EXEMPT_IPS). */
+export class AddressList {
+  private readonly ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+
+  constructor(entries: string[]) {
+    this.ranges = entries.map((entry) => {
+      if (entry.includes('/')) {
+        const [address, prefix] = ipaddr.parseCIDR(entry);
+        return [normalizeAddress(address), normalizePrefix(address, prefix)];
+      }
+      const address = normalizeAddress(ipaddr.parse(entry));
+      return [address, address.kind() === 'ipv4' ? 32 : 128];
+    });
+  }
+
+  has(ip: string): boolean {
+    if (!ipaddr.isValid(ip)) return false;
+    const address = normalizeAddress(ipaddr.parse(ip));
+    return this.ranges.some(
+      ([range, prefix]) => range.kind() === address.kind() && address.match(range, prefix),
+    );
+  }
+}
+
+function normalizeAddress(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (address as ipaddr.IPv6).toIPv4Address()
+    : address;
+}
+
+function normalizePrefix(address: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): number {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
+    ? Math.max(0, prefix - 96)
+    : prefix;
+}

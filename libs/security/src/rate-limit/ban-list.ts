@@ -1,0 +1,113 @@
+import { AppConfig } from '@app/config';
+import { securityEvent } from '@app/logging';
+import { REDIS_CLIENT } from '@app/redis';
+import { Inject, Injectable } from '@nestjs/common';
+import Redis from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+
+export const KEY_PREFIX = 'rl';
+
+/**
+ * Temporary IP bans, kept in Redis so they hold across replicas and restarts. Violations (429s)
+ * and failed authentications are counted separately; either reaching its threshold within the
+ * window bans the IP for RATE_LIMIT_BAN_SECONDS. When a ban ends, by expiry or unban, the
+ * client starts clean.
+ */
+@Injectable()
+export class BanList {
+  /** The request counter, shared with the rate limiter (reset when a ban starts or is lifted). */
+  readonly requests: RateLimiterRedis;
+  private readonly violations: RateLimiterRedis;
+  private readonly authFailures: RateLimiterRedis;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {
+    const { rateLimit } = config;
+    const limiter = (name: string, points: number, duration: number) =>
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${KEY_PREFIX}:${name}`,
+        points,
+        duration,
+        rejectIfRedisNotReady: true,
+      });
+    this.requests = limiter('req', rateLimit.perMinute, 60);
+    this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
+    this.authFailures = limiter(
+      'auth',
+      rateLimit.authFailureBanThreshold,
+      rateLimit.banWindowSeconds,
+    );
+  }
+
+  private banKey(ip: string): string {
+    return `${KEY_PREFIX}:ban:${ip}`;
+  }
+
+  /** Milliseconds left on the IP's ban, or 0 when it is not banned. */
+  async banRemainingMs(ip: string): Promise<number> {
+    const ttl = await this.redis.pttl(this.banKey(ip));
+    return ttl > 0 ? ttl : 0;
+  }
+
+  /** Counts a 429; returns true when this one banned the IP. */
+  recordViolation(ip: string): Promise<boolean> {
+    return this.count(
+      this.violations,
+      this.config.rateLimit.banThreshold,
+      ip,
+      'rate limit exceeded repeatedly',
+    );
+  }
+
+  /** Counts a failed authentication; returns true when this one banned the IP. */
+  recordAuthFailure(ip: string): Promise<boolean> {
+    return this.count(
+      this.authFailures,
+      this.config.rateLimit.authFailureBanThreshold,
+      ip,
+      'authentication failed repeatedly',
+    );
+  }
+
+  async ban(ip: string, reason: string): Promise<void> {
+    const seconds = this.config.rateLimit.banSeconds;
+    await this.redis.set(this.banKey(ip), reason, 'EX', seconds);
+    // Counting starts over: when the ban ends, the client starts clean.
+    await this.resetCounters(ip);
+    securityEvent(
+      'ip_banned',
+      { ip, reason, banSeconds: seconds },
+      `banned ${ip} for ${seconds}s: ${reason}`,
+    );
+  }
+
+  /** Lifts a ban at once; returns whether there was one. */
+  async unban(ip: string): Promise<boolean> {
+    const removed = await this.redis.del(this.banKey(ip));
+    await this.resetCounters(ip);
+    return removed > 0;
+  }
+
+  private async resetCounters(ip: string): Promise<void> {
+    await Promise.all([this.requests, this.violations, this.authFailures].map((l) => l.delete(ip)));
+  }
+
+  /** The threshold-th event within the window bans (consume rejects only past it, hence >=). */
+  private async count(
+    limiter: RateLimiterRedis,
+    threshold: number,
+    ip: string,
+    reason: string,
+  ): Promise<boolean> {
+    const result = await limiter.consume(ip).catch((outcome: unknown) => {
+      if (outcome instanceof RateLimiterRes) return outcome;
+      throw outcome;
+    });
+    if (result.consumedPoints < threshold) return false;
+    await this.ban(ip, reason);
+    return true;
+  }
+}

@@ -1,0 +1,127 @@
+import { AppConfig } from '@app/config';
+import { AppException, errorMessage } from '@app/exceptions';
+import { getLogger, securityEvent } from '@app/logging';
+import { Injectable } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { AddressList, clientIp } from '../http/client-ip';
+import { BanList } from './ban-list';
+
+/** Probes and scrapers are never limited nor blocked. */
+export function isUnlimitedPath(path: string): boolean {
+  return path === '/health' || path.startsWith('/health/') || path === '/metrics';
+}
+
+const OUTAGE_EVENT_INTERVAL_MS = 10000;
+const logger = getLogger('RateLimit');
+
+/**
+ * One count per client IP over everything but health routes, /metrics and CORS preflights —
+ * API routes, unknown routes and the dashboard alike — counted in Redis so every replica shares
+ * it. Express-level, because a guard never sees unknown routes or raw mounts. When Redis cannot
+ * answer, requests are served (fail open) and a security event says so.
+ */
+@Injectable()
+export class RateLimitMiddleware {
+  private readonly exempt: AddressList;
+  private readonly policy: string;
+  private lastOutageEvent = 0;
+
+  constructor(
+    private readonly bans: BanList,
+    private readonly config: AppConfig,
+  ) {
+    this.exempt = new AddressList(config.rateLimit.exemptIps);
+    this.policy = `"default";q=${config.rateLimit.perMinute};w=60`;
+  }
+
+  readonly use = (req: Request, res: Response, next: NextFunction): void => {
+    if (isUnlimitedPath(req.path) || this.isPreflight(req)) return next();
+    const ip = clientIp(req);
+    if (this.exempt.has(ip)) return next();
+    this.check(ip, req, res).then(next, next);
+  };
+
+  private isPreflight(req: Request): boolean {
+    return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  }
+
+  private async check(ip: string, req: Request, res: Response): Promise<AppException | undefined> {
+    try {
+      const banMs = await this.bans.banRemainingMs(ip);
+      if (banMs > 0) return this.blocked(ip, banMs, req);
+      const result = await this.bans.requests.consume(ip);
+      this.setHeaders(res, result);
+      return undefined;
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) return this.limited(ip, outcome, req, res);
+      this.failOpen(ip, outcome);
+      return undefined;
+    }
+  }
+
+  private blocked(ip: string, banMs: number, req: Request): AppException {
+    const retryAfter = Math.ceil(banMs / 1000);
+    securityEvent(
+      'ban_blocked',
+      { ip, path: req.path, retryAfter },
+      `blocked request from banned ${ip}`,
+    );
+    return new AppException(
+      403,
+      errorMessage(
+        'processing request',
+        `this address is temporarily banned; retry in ${retryAfter}s`,
+      ),
+      { code: 'IP_BANNED', headers: { 'Retry-After': String(retryAfter) } },
+    );
+  }
+
+  private async limited(
+    ip: string,
+    result: RateLimiterRes,
+    req: Request,
+    res: Response,
+  ): Promise<AppException> {
+    this.setHeaders(res, result);
+    const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    securityEvent(
+      'rate_limited',
+      { ip, path: req.path, limit: this.config.rateLimit.perMinute },
+      `rate limit exceeded by ${ip}`,
+    );
+    const banned = await this.bans.recordViolation(ip).catch((error: unknown) => {
+      this.failOpen(ip, error);
+      return false;
+    });
+    if (banned) return this.blocked(ip, this.config.rateLimit.banSeconds * 1000, req);
+    return new AppException(
+      429,
+      errorMessage(
+        'processing request',
+        `rate limit of ${this.config.rateLimit.perMinute} requests per minute exceeded; retry in ${retryAfter}s`,
+      ),
+      { code: 'RATE_LIMITED', headers: { 'Retry-After': String(retryAfter) } },
+    );
+  }
+
+  private setHeaders(res: Response, result: RateLimiterRes): void {
+    const reset = Math.max(0, Math.ceil(result.msBeforeNext / 1000));
+    res.setHeader('RateLimit-Policy', this.policy);
+    res.setHeader('RateLimit', `"default";r=${Math.max(0, result.remainingPoints)};t=${reset}`);
+  }
+
+  /** Redis did not answer: serve the request, and say so once per burst of failures. */
+  private failOpen(ip: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastOutageEvent < OUTAGE_EVENT_INTERVAL_MS) return;
+    this.lastOutageEvent = now;
+    const message = error instanceof Error ? error.message : String(error);
+    securityEvent(
+      'security_backend_unavailable',
+      { ip, reason: message },
+      'Error checking rate limit: Redis unavailable; serving requests without limits',
+    );
+    logger.warn({ reason: message }, 'rate limiting fails open while Redis is unavailable');
+  }
+}
