@@ -1,13 +1,13 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ExceptionsModule } from '@app/exceptions';
+import { HealthModule } from '@app/health';
 import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
 import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { SecurityModule } from '@app/security';
 import { Module } from '@nestjs/common';
-import { HealthController } from './health/health.controller';
 import { MeController } from './me/me.controller';
 
 /** The HTTP API process: what it can do is the list of modules below. */
@@ -21,7 +21,8 @@ import { MeController } from './me/me.controller';
     RedisModule,
     QueueModule,
     SecurityModule.forApi(),
+    HealthModule.forApi(),
   ],
-  controllers: [HealthController, MeController],
+  controllers: [MeController],
 })
 export class ApiModule {}

@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
@@ -28,6 +29,7 @@ export async function createApiApp(
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
   app.use(requestContextMiddleware({ clientIp }));
+  app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(...securityHeaders({ hsts: config.isProduction }));
   app.use(app.get(RateLimitMiddleware).use);
   if (config.http.corsOrigins.length > 0) {

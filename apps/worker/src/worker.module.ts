@@ -1,5 +1,6 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { HealthModule } from '@app/health';
 import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
 import { QueueModule } from '@app/queue';
@@ -15,6 +16,7 @@ import { Module } from '@nestjs/common';
     DatabaseModule,
     RedisModule,
     QueueModule,
+    HealthModule.forWorker(),
   ],
 })
 export class WorkerModule {}

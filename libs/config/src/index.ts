@@ -5,3 +5,4 @@ export * from './environment-variables';
 export * from './load-config';
 export * from './load-config-or-exit';
 export { isAddressOrCidr, splitList } from './validators';
+export * from './app-version';

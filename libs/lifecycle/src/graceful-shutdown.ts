@@ -12,13 +12,15 @@ export interface GracefulShutdownOptions {
 }
 
 const logger = getLogger('Shutdown');
+/** A repeated signal within this long is the same request to stop, not a second one. */
+const REPEAT_GRACE_MS = 1000;
 
 /**
  * Replaces Nest's shutdown hooks, which end by re-sending the signal (exit 143, lost log lines)
  * and have no time limit: on SIGTERM/SIGINT readiness turns 503 at once, requests are still
  * served for the drain delay, then `app.close()` runs Nest's hooks within the timeout, logs are
  * flushed, and the process exits 0 — or 1 after an error line if the timeout passes. A second
- * signal while shutting down stops at once.
+ * signal while shutting down (more than a second after the first) stops at once.
  */
 export function enableGracefulShutdown(
   app: INestApplicationContext,
@@ -26,7 +28,7 @@ export function enableGracefulShutdown(
 ): void {
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const state = app.get(ShutdownState);
-  let shuttingDown = false;
+  let firstSignalAt = 0;
 
   const exit = async (code: number): Promise<never> => {
     await closeLoggers();
@@ -34,11 +36,13 @@ export function enableGracefulShutdown(
   };
 
   const onSignal = async (signal: NodeJS.Signals): Promise<void> => {
-    if (shuttingDown) {
+    if (firstSignalAt > 0) {
+      // The same Ctrl-C often arrives twice (terminal and process manager): only a later one forces.
+      if (Date.now() - firstSignalAt < REPEAT_GRACE_MS) return;
       logger.warn({ signal }, `received ${signal} again; stopping now`);
       await exit(1);
     }
-    shuttingDown = true;
+    firstSignalAt = Date.now();
     state.begin();
     logger.info(
       { signal, drainDelayMs: options.drainDelayMs, timeoutMs: options.timeoutMs },

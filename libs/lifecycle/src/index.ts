@@ -2,3 +2,4 @@ export * from './graceful-shutdown';
 export * from './lifecycle.module';
 export * from './shutdown-state';
 export * from './start-process';
+export * from './drain.middleware';

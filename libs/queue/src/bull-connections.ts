@@ -1,12 +1,12 @@
 import { createRedisConnection } from '@app/redis';
-import { OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /**
  * Bull does not close connections it did not create itself, so the ones made for it are kept
- * here and closed at shutdown.
+ * here. They are not closed from a shutdown hook: Nest gives no order between hooks, and a queue
+ * still finishing its active jobs needs them. The process exit closes them after `app.close()`.
  */
-export class BullConnections implements OnApplicationShutdown {
+export class BullConnections {
   private readonly connections: Redis[] = [];
 
   constructor(private readonly url: string) {}
@@ -16,10 +16,6 @@ export class BullConnections implements OnApplicationShutdown {
     this.connections.push(connection);
     return connection;
   };
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.closeAll();
-  }
 
   async closeAll(): Promise<void> {
     await Promise.all(

@@ -2,6 +2,12 @@ import { getLogger, runInJobContext } from '@app/logging';
 import type { Job } from 'bull';
 
 const logger = getLogger('JobRunner');
+let active = 0;
+
+/** Jobs running in this process now (the worker's heartbeat reports it). */
+export function activeJobCount(): number {
+  return active;
+}
 
 /**
  * How every processor runs a job: inside its log context (jobId, queue, and the requestId/userId
@@ -10,6 +16,7 @@ const logger = getLogger('JobRunner');
  */
 export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
   return runInJobContext(job, async () => {
+    active += 1;
     try {
       return await handler();
     } catch (error) {
@@ -18,6 +25,8 @@ export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
         `Error processing job ${String(job.id)} of ${job.queue.name}`,
       );
       throw error;
+    } finally {
+      active -= 1;
     }
   });
 }

@@ -11,10 +11,10 @@ const logger = getLogger('ProbeJobProcessor');
 @Processor(PROBE_QUEUE)
 class ProbeJobProcessor {
   @Process()
-  async handle(job: Job<{ marker: string }>): Promise<void> {
+  async handle(job: Job<{ marker: string; sleepMs?: number }>): Promise<void> {
     await runJob(job, async () => {
       logger.info({ marker: job.data.marker }, 'probe job started');
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, job.data.sleepMs ?? 10));
       if (job.data.marker.startsWith('fail'))
         throw new Error(`probe job failed: ${job.data.marker}`);
       logger.info({ marker: job.data.marker }, 'probe job finished');

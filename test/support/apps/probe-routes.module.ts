@@ -56,6 +56,12 @@ class ProbeController {
     return { ok: true };
   }
 
+  @Get('slow')
+  async slow(@Query('ms') ms = '1000'): Promise<{ ok: true; ms: number }> {
+    await new Promise((resolve) => setTimeout(resolve, Number(ms)));
+    return { ok: true, ms: Number(ms) };
+  }
+
   @Get('log-error')
   logError(@Query('marker') marker = 'none'): { ok: true } {
     logger.error({ err: new Error(`probe failure ${marker}`), marker }, 'probe error line');
@@ -83,8 +89,13 @@ class ProbeController {
   }
 
   @Post('jobs')
-  async queueJob(@Query('marker') marker = 'none'): Promise<{ jobId: string }> {
-    const job = await this.queue.add(withLogContext({ marker }), { attempts: 1 });
+  async queueJob(
+    @Query('marker') marker = 'none',
+    @Query('sleepMs') sleepMs = '10',
+  ): Promise<{ jobId: string }> {
+    const job = await this.queue.add(withLogContext({ marker, sleepMs: Number(sleepMs) }), {
+      attempts: 1,
+    });
     return { jobId: String(job.id) };
   }
 }

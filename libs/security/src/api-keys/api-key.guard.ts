@@ -1,3 +1,4 @@
+import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogger, securityEvent, setLogContext } from '@app/logging';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
@@ -7,7 +8,7 @@ import { clientIp } from '../http/client-ip';
 import { BanList } from '../rate-limit/ban-list';
 import { prefixOf } from './api-key-format';
 import { ApiKeyService } from './api-key.service';
-import { IS_PUBLIC } from './public.decorator';
+import { ADMIN_ONLY, IS_PUBLIC, PUBLIC_OUTSIDE_PRODUCTION } from './public.decorator';
 
 const logger = getLogger('ApiKeyGuard');
 
@@ -42,13 +43,15 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyService,
     private readonly bans: BanList,
+    private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const targets = [context.getHandler(), context.getClass()];
+    const flag = (key: string): boolean =>
+      this.reflector.getAllAndOverride<boolean>(key, targets) ?? false;
+    const isPublic =
+      flag(IS_PUBLIC) || (flag(PUBLIC_OUTSIDE_PRODUCTION) && !this.config.isProduction);
     if (isPublic || context.getType() !== 'http') return true;
 
     const req = context.switchToHttp().getRequest<Request>();
@@ -59,6 +62,12 @@ export class ApiKeyGuard implements CanActivate {
     req.auth = outcome;
     setLogContext({ userId: outcome.userId });
     logger.debug({ keyId: outcome.keyId }, 'API key verified');
+    if (flag(ADMIN_ONLY) && !outcome.admin) {
+      throw new AppException(
+        403,
+        errorMessage('authorizing request', 'an admin API key is required'),
+      );
+    }
     return true;
   }
 

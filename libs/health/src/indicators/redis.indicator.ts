@@ -1,0 +1,67 @@
+import { AppConfig } from '@app/config';
+import { REDIS_CLIENT } from '@app/redis';
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import Redis from 'ioredis';
+import { hostname } from 'node:os';
+import { reasonOf, withTimeout } from '../utils/with-timeout';
+import { round } from './database.indicator';
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+/**
+ * Redis: ping with response time, and in detail version, memory, eviction policy and a write
+ * probe — a Redis that refuses writes at maxmemory is not healthy.
+ */
+@Injectable()
+export class RedisHealthIndicator {
+  private readonly probeKey = `rl:health:probe:${hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly health: HealthIndicatorService,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  async ping(key = 'redis'): Promise<HealthIndicatorResult> {
+    const check = this.health.check(key);
+    const started = performance.now();
+    try {
+      await withTimeout(this.redis.ping(), this.config.health.checkTimeoutMs, 'Redis');
+      return check.up({ responseTimeMs: round(performance.now() - started) });
+    } catch (error) {
+      return check.down({ message: reasonOf(error) });
+    }
+  }
+
+  async detailed(key = 'redis'): Promise<HealthIndicatorResult> {
+    const check = this.health.check(key);
+    const started = performance.now();
+    try {
+      const info = await withTimeout(
+        (async () => {
+          const text = await this.redis.info();
+          await this.redis.set(this.probeKey, '1', 'PX', 10000);
+          return text;
+        })(),
+        this.config.health.checkTimeoutMs,
+        'Redis',
+      );
+      const evictionPolicy = infoField(info, 'maxmemory_policy');
+      const details = {
+        responseTimeMs: round(performance.now() - started),
+        version: infoField(info, 'redis_version'),
+        usedMemoryBytes: Number(infoField(info, 'used_memory') ?? 0),
+        maxMemoryBytes: Number(infoField(info, 'maxmemory') ?? 0),
+        evictionPolicy,
+        evictionPolicyOk: evictionPolicy === 'noeviction',
+        writable: true,
+      };
+      return check.up(details);
+    } catch (error) {
+      return check.down({ message: reasonOf(error) });
+    }
+  }
+}
