@@ -85,7 +85,7 @@ export function startNode(
       throw new Error(`no matching line within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`);
     },
     stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
       return waitForExit();
     },

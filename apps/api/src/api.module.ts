@@ -1,6 +1,7 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ExceptionsModule } from '@app/exceptions';
+import { GenerationsModule } from '@app/generations';
 import { HealthModule } from '@app/health';
 import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
@@ -8,6 +9,7 @@ import { QueueModule } from '@app/queue';
 import { RedisModule } from '@app/redis';
 import { SecurityModule } from '@app/security';
 import { Module } from '@nestjs/common';
+import { GenerationsController } from './generations/generations.controller';
 import { MeController } from './me/me.controller';
 
 /** The HTTP API process: what it can do is the list of modules below. */
@@ -22,7 +24,8 @@ import { MeController } from './me/me.controller';
     QueueModule,
     SecurityModule.forApi(),
     HealthModule.forApi(),
+    GenerationsModule.forApi(),
   ],
-  controllers: [MeController],
+  controllers: [MeController, GenerationsController],
 })
 export class ApiModule {}

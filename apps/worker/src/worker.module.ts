@@ -1,5 +1,6 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { GenerationsModule } from '@app/generations';
 import { HealthModule } from '@app/health';
 import { LifecycleModule } from '@app/lifecycle';
 import { LoggingModule } from '@app/logging';
@@ -17,6 +18,7 @@ import { Module } from '@nestjs/common';
     RedisModule,
     QueueModule,
     HealthModule.forWorker(),
+    GenerationsModule.forWorker(),
   ],
 })
 export class WorkerModule {}

@@ -24,7 +24,8 @@ import { QUEUE_NAMES } from './queue.constants';
         defaultJobOptions: {
           attempts: config.queue.attempts,
           backoff: { type: 'exponential', delay: config.queue.backoffMs },
-          timeout: config.queue.jobTimeoutMs,
+          // The worker bounds each attempt at JOB_TIMEOUT_MS itself; Bull's timeout is the safety net.
+          timeout: config.queue.jobTimeoutMs + 5000,
           removeOnComplete: config.queue.keepCompleted,
           removeOnFail: config.queue.keepFailed,
         },

@@ -51,3 +51,17 @@ describe('redact', () => {
     expect(JSON.stringify(redact(deep))).not.toContain('bottom');
   });
 });
+
+describe('redact query errors', () => {
+  it('replaces query parameters with their count', () => {
+    const error = Object.assign(new Error('relation does not exist'), {
+      query: 'INSERT INTO t VALUES ($1)',
+      parameters: ['a user prompt', 42],
+      driverError: new Error('inner'),
+    });
+    const result = redact({ err: error }) as { err: Record<string, unknown> };
+    expect(result.err.parameters).toBe('[2 parameters]');
+    expect(result.err.driverError).toBeUndefined();
+    expect(JSON.stringify(result)).not.toContain('a user prompt');
+  });
+});

@@ -41,7 +41,13 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   seen.add(value);
 
   if (value instanceof Error) {
-    return redact(stdSerializers.errWithCause(value), depth + 1, seen);
+    const serialized = stdSerializers.errWithCause(value) as unknown as Record<string, unknown>;
+    // Query errors carry the query's parameters: user data, never logged (their count is).
+    if (Array.isArray(serialized.parameters)) {
+      serialized.parameters = `[${serialized.parameters.length} parameters]`;
+    }
+    delete serialized.driverError;
+    return redact(serialized, depth + 1, seen);
   }
   if (Array.isArray(value)) {
     return value.map((item) => redact(item, depth + 1, seen));

@@ -1,0 +1,75 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export const GENERATION_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
+export const FINISHED_STATUSES: GenerationStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** One generation request and its outcome; the queue's job id is this record's id. */
+@Entity('generations')
+@Index('IDX_generations_owner_created', ['ownerId', 'createdAt', 'id'])
+@Index('UQ_generations_owner_idempotency', ['ownerId', 'idempotencyKey'], {
+  unique: true,
+  where: '"idempotency_key" IS NOT NULL',
+})
+export class Generation {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'owner_id', type: 'varchar', length: 128 })
+  ownerId: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: GenerationStatus;
+
+  @Column({ type: 'text' })
+  prompt: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  model: string;
+
+  @Column({ name: 'max_tokens', type: 'int', nullable: true })
+  maxTokens: number | null;
+
+  @Column({ type: 'real', nullable: true })
+  temperature: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  result: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'prompt_tokens', type: 'int', nullable: true })
+  promptTokens: number | null;
+
+  @Column({ name: 'completion_tokens', type: 'int', nullable: true })
+  completionTokens: number | null;
+
+  @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
+  requestId: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey: string | null;
+
+  /** SHA-256 of the request body, to tell a replay from a reuse of the key with another body. */
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+}
