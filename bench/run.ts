@@ -16,6 +16,7 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..');
 const API_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/main.js');
 const CLI_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/cli/main.js');
+const WORKER_MAIN = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
 const args = process.argv.slice(2);
 const DURATION = Number(args[args.indexOf('--duration') + 1]) || 8;
 const ROUNDS = 2;
@@ -72,9 +73,9 @@ interface Started {
   url: string;
 }
 
-function startApi(env: Record<string, string>): Promise<Started> {
+function startApi(env: Record<string, string>, main = API_MAIN): Promise<Started> {
   const logDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
-  const proc = spawn(process.execPath, [API_MAIN], {
+  const proc = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH, ...PRODUCTION_ENV, PORT: '0', LOG_DIR: logDir, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,7 +83,9 @@ function startApi(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     const onData = (chunk: Buffer): void => {
       buffer += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(buffer);
+      const match =
+        /"url":"(http:\/\/[^"]+)"/.exec(buffer) ??
+        (main === WORKER_MAIN && /worker started/.exec(buffer) ? ['', ''] : null);
       if (match) {
         proc.stdout?.off('data', onData);
         proc.stdout?.resume();
@@ -147,6 +150,46 @@ async function runComparison(comparison: Comparison): Promise<{ rows: Row[]; rat
   }
 }
 
+/** Absolute: generations per second from POST to succeeded, local provider without delay. */
+async function jobsPerSecond(concurrency: number, total: number): Promise<number> {
+  const env = {
+    REDIS_URL: 'redis://127.0.0.1:6379/12',
+    WORKER_CONCURRENCY: String(concurrency),
+    WORKER_HEALTH_PORT: '0',
+  };
+  const api = await startApi(env);
+  const worker = await startApi(env, WORKER_MAIN);
+  try {
+    const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    const started = performance.now();
+    const ids: string[] = [];
+    for (let batch = 0; batch < total / 25; batch += 1) {
+      const created = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          fetch(`${api.url}/api/v1/generations`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ prompt: `bench ${concurrency} ${batch} ${i} ${Date.now()}` }),
+          }).then((r) => r.json() as Promise<{ id: string }>),
+        ),
+      );
+      ids.push(...created.map((g) => g.id));
+    }
+    const pending = new Set(ids);
+    while (pending.size > 0) {
+      for (const id of [...pending].slice(0, 50)) {
+        const generation = (await (
+          await fetch(`${api.url}/api/v1/generations/${id}`, { headers })
+        ).json()) as { status: string };
+        if (generation.status === 'succeeded' || generation.status === 'failed') pending.delete(id);
+      }
+    }
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all([stop(api), stop(worker)]);
+  }
+}
+
 async function main(): Promise<void> {
   const cliEnv = {
     PATH: process.env.PATH,
@@ -175,6 +218,32 @@ async function main(): Promise<void> {
       `${''.padEnd(45)} ratio ${ratio.toFixed(2)} (${verdict} target ${comparison.target})\n`,
     );
   }
+  const absolute: Record<string, number> = {};
+  for (const concurrency of [1, 4]) {
+    absolute[`jobs/s end to end, WORKER_CONCURRENCY=${concurrency}`] = Math.round(
+      await jobsPerSecond(concurrency, 300),
+    );
+  }
+  {
+    const api = await startApi({ REDIS_URL: 'redis://127.0.0.1:6379/12' });
+    try {
+      const created = (await (
+        await fetch(`${api.url}/api/v1/generations`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'read me' }),
+        })
+      ).json()) as { id: string };
+      await load(`${api.url}/api/v1/generations/${created.id}`, 2, true);
+      const measured = await load(`${api.url}/api/v1/generations/${created.id}`, DURATION, true);
+      absolute['authenticated GET /api/v1/generations/:id req/s'] = Math.round(measured.rps);
+    } finally {
+      await stop(api);
+    }
+  }
+  for (const [name, value] of Object.entries(absolute)) console.log(`${name.padEnd(68)} ${value}`);
+  results.push({ absolute } as never);
+
   if (args.includes('--json')) {
     const dir = join(ROOT, 'bench/results');
     mkdirSync(dir, { recursive: true });

@@ -8,6 +8,8 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule } from './api.module';
 import { answerClientErrors } from './http/client-error.handler';
 import { jsonBody } from './http/json-body.middleware';
+import { DASHBOARD_CSP, DASHBOARD_PATH, mountBullBoard } from './dashboard/bull-board';
+import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
 
 /**
  * Builds the api exactly as production runs it (main.ts and the e2e tests share this). Order
@@ -30,12 +32,22 @@ export async function createApiApp(
   app.disable('x-powered-by');
   app.use(requestContextMiddleware({ clientIp }));
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
-  app.use(...securityHeaders({ hsts: config.isProduction }));
+  app.use(
+    ...securityHeaders({
+      hsts: config.isProduction,
+      pages: [
+        { prefix: DASHBOARD_PATH, csp: DASHBOARD_CSP },
+        { prefix: DOCS_PATH, csp: DOCS_CSP },
+      ],
+    }),
+  );
   app.use(app.get(RateLimitMiddleware).use);
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: config.http.corsOrigins, maxAge: 600 });
   }
-  app.use(jsonBody(config.http.bodyLimit));
+  app.use(jsonBody(config.http.bodyLimit, (req) => req.path.startsWith(DASHBOARD_PATH)));
+  mountBullBoard(app, config);
+  mountSwagger(app, config);
   answerClientErrors(app.getHttpServer());
   return app;
 }

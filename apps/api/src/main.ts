@@ -16,7 +16,12 @@ async function bootstrap(): Promise<void> {
       .replace('127.0.0.1', 'localhost');
     const logger = getLogger('Bootstrap');
     logger.info({ url, environment: config.environment }, `api listening on ${url}`);
-    logger.info(`API ${url}/api/v1 | health ${url}/health | readiness ${url}/health/ready`);
+    const docs = config.http.docsEnabled ? ` | docs ${url}/api/docs` : '';
+    const board =
+      config.bullBoard.username || !config.isProduction ? ` | Bull Board ${url}/admin/queues` : '';
+    logger.info(
+      `API ${url}/api/v1${docs}${board} | health ${url}/health | readiness ${url}/health/ready`,
+    );
   } catch (error) {
     await failStartup(error);
   }

@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { ROOT, sleep } from '../../../test/support/processes';
 import { testEnv } from '../../../test/support/test-env';
 
+const afterAllCleanups: Array<() => void> = [];
+afterAll(() => afterAllCleanups.forEach((cleanup) => cleanup()));
+
 /** `npm start` as a person runs it: both apps in one terminal, Ctrl-C stops both with 0. */
 describe('npm start', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)(
@@ -18,12 +21,23 @@ describe('npm start', () => {
       npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => npm.once('exit', resolve));
 
+      // Whatever happens, nothing of the group outlives the test.
+      const cleanup = (): void => {
+        try {
+          process.kill(-(npm.pid as number), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      };
+      afterAllCleanups.push(cleanup);
       const deadline = Date.now() + 90000;
       while (!(output.includes('api listening') && output.includes('worker started'))) {
         if (Date.now() > deadline || npm.exitCode !== null) throw new Error(output);
         await sleep(200);
       }
-      expect(output).toMatch(/\[api\].*API http:\/\/localhost:\d+\/api\/v1 \| health/);
+      expect(output).toMatch(
+        /\[api\].*API http:\/\/localhost:\d+\/api\/v1 \| docs .*\/api\/docs \| Bull Board .*\/admin\/queues \| health/,
+      );
 
       // Ctrl-C reaches the whole foreground process group; SIGTERM is sent to npm alone.
       if (signal === 'SIGINT') process.kill(-(npm.pid as number), signal);

@@ -1,5 +1,6 @@
 import { AdminOnly, Public, PublicOutsideProduction } from '@app/security';
 import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult } from '@nestjs/terminus';
 import { HealthBody, HealthReportService } from './health-report.service';
 
@@ -7,6 +8,7 @@ import { HealthBody, HealthReportService } from './health-report.service';
  * Probes and monitoring. Never rate limited nor banned; bodies keep Terminus's shape on 200 and
  * 503 alike. The detailed report needs an admin API key in production.
  */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(private readonly reports: HealthReportService) {}
@@ -14,6 +16,7 @@ export class HealthController {
   /** Liveness: answers while the process does; never asks PostgreSQL or Redis. */
   @Public()
   @Get()
+  @ApiOperation({ summary: 'Liveness' })
   @Header('Content-Type', 'application/json')
   liveness(): HealthBody {
     return this.reports.liveness();
@@ -22,6 +25,11 @@ export class HealthController {
   /** Readiness: PostgreSQL and Redis; 503 when either is down and from SIGTERM on. */
   @Public()
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis' })
+  @ApiResponse({
+    status: 503,
+    description: 'A dependency is down, or the process is shutting down',
+  })
   @Header('Content-Type', 'application/json')
   readiness(): Promise<HealthCheckResult> {
     return this.reports.readiness();
@@ -29,6 +37,8 @@ export class HealthController {
 
   @Public()
   @Get('database')
+  @ApiOperation({ summary: 'PostgreSQL and pool statistics' })
+  @ApiResponse({ status: 503, description: 'PostgreSQL is down' })
   @Header('Content-Type', 'application/json')
   database(): Promise<HealthCheckResult> {
     return this.reports.databaseReport();
@@ -37,6 +47,10 @@ export class HealthController {
   @PublicOutsideProduction()
   @AdminOnly()
   @Get('detailed')
+  @ApiOperation({ summary: 'Everything, with workers online (admin key in production)' })
+  @ApiResponse({ status: 401, description: 'Production: no API key' })
+  @ApiResponse({ status: 403, description: 'Production: not an admin key' })
+  @ApiResponse({ status: 503, description: 'Something is down, or no worker is online' })
   @Header('Content-Type', 'application/json')
   detailed(): Promise<HealthCheckResult> {
     return this.reports.detailed();

@@ -1,5 +1,7 @@
 import pino, { Logger } from 'pino';
+import { logContextFields } from './context/log-context';
 import { Loggers } from './logger-factory';
+import { redact } from './redaction/redact';
 
 let current: Loggers | undefined;
 let fallback: Logger | undefined;
@@ -14,8 +16,9 @@ export function installedLoggers(): Loggers | undefined {
 }
 
 /**
- * Before configuration has loaded (module scope, early start-up, unit tests) lines go to stderr
- * as JSON, so nothing is lost and nothing needs the config.
+ * Before configuration has loaded (module scope, early start-up, unit tests) and after the
+ * destinations were closed at exit, lines go to stderr as JSON — redacted like every other line
+ * — so nothing is lost and nothing needs the config.
  */
 function fallbackLogger(): Logger {
   fallback ??= pino(
@@ -23,7 +26,11 @@ function fallbackLogger(): Logger {
       level: 'info',
       base: { pid: process.pid, service: 'unconfigured' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => redact(object) as Record<string, unknown>,
+      },
+      mixin: () => logContextFields(),
     },
     pino.destination(2),
   );

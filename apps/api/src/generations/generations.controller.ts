@@ -19,17 +19,39 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiProblems } from '../docs/api-errors.decorator';
+import { GenerationPageResponse, GenerationResponse } from './generation.response';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
 /** Generations of the calling key's user; another user's generation is a 404. */
+@ApiTags('generations')
+@ApiProblems()
 @Controller('api/v1/generations')
 export class GenerationsController {
   constructor(private readonly generations: GenerationsService) {}
 
   /** Queues a generation: 202 with Location; an Idempotency-Key replay answers 200. */
   @Post()
+  @ApiOperation({ summary: 'Queue a generation' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: '1-255 printable ASCII characters; remembered 24 h',
+  })
+  @ApiResponse({ status: 202, type: GenerationResponse, description: 'Queued; Location names it' })
+  @ApiResponse({
+    status: 200,
+    type: GenerationResponse,
+    description: 'Idempotent replay (Idempotent-Replayed: true)',
+  })
+  @ApiProblems(
+    [413, 'PAYLOAD_TOO_LARGE'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [422, 'IDEMPOTENCY_KEY_REUSED'],
+  )
   async create(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Body() body: CreateGenerationDto,
@@ -48,6 +70,8 @@ export class GenerationsController {
   }
 
   @Get()
+  @ApiOperation({ summary: "List the caller's generations, newest first" })
+  @ApiOkResponse({ type: GenerationPageResponse })
   async list(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Query() query: ListGenerationsQuery,
@@ -57,6 +81,9 @@ export class GenerationsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: "Get one of the caller's generations" })
+  @ApiOkResponse({ type: GenerationResponse })
+  @ApiProblems([404, 'NOT_FOUND'])
   async get(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Param('id', uuid) id: string,
@@ -66,7 +93,10 @@ export class GenerationsController {
 
   /** Cancels a queued generation (200); 409 once it is running or finished. */
   @Delete(':id')
+  @ApiOperation({ summary: 'Cancel a queued generation' })
   @HttpCode(200)
+  @ApiOkResponse({ type: GenerationResponse })
+  @ApiProblems([404, 'NOT_FOUND'], [409, 'CONFLICT'])
   async cancel(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Param('id', uuid) id: string,

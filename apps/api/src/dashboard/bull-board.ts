@@ -1,0 +1,94 @@
+import { AppConfig } from '@app/config';
+import { AppException, errorMessage } from '@app/exceptions';
+import { getLogger, securityEvent } from '@app/logging';
+import { QUEUE_NAMES } from '@app/queue';
+import { clientIp } from '@app/security';
+import { createBullBoard } from '@bull-board/api';
+import { BullAdapter } from '@bull-board/api/bullAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { INestApplication } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import type { NextFunction, Request, Response } from 'express';
+import basicAuth from 'express-basic-auth';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+/** Bull Board's page needs its own stylesheet rules (inline styles, Google Fonts). */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com",
+  "font-src 'self' data: https://fonts.gstatic.com",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const logger = getLogger('Dashboard');
+
+/**
+ * Bull Board at /admin/queues: every queue, its jobs, retry/clean actions. HTTP Basic with
+ * BULL_BOARD_USERNAME/PASSWORD (constant-time compare) guards the page, its assets and its JSON
+ * API alike; failures are `dashboard_auth_failed` events. In production without credentials the
+ * path does not exist (404); in development it is open and a warning says so.
+ */
+export function mountBullBoard(app: INestApplication, config: AppConfig): boolean {
+  const { username, password } = config.bullBoard;
+  if (!username || !password) {
+    if (config.isProduction) {
+      logger.warn(
+        'Bull Board is disabled: set BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD to enable it',
+      );
+      return false;
+    }
+    logger.warn(`Bull Board at ${DASHBOARD_PATH} is open without credentials (development only)`);
+  }
+
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: QUEUE_NAMES.map((name) => new BullAdapter(app.get<Queue>(getQueueToken(name)))),
+    serverAdapter,
+  });
+
+  const guards = username && password ? [basicAuthGuard(username, password)] : [];
+  app.use(DASHBOARD_PATH, ...guards, serverAdapter.getRouter());
+  return true;
+}
+
+/** HTTP Basic over the whole dashboard, compared in constant time (express-basic-auth's). */
+function basicAuthGuard(username: string, password: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '');
+    const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+    const separator = decoded.indexOf(':');
+    const user = separator >= 0 ? decoded.slice(0, separator) : '';
+    const pass = separator >= 0 ? decoded.slice(separator + 1) : '';
+    // Both comparisons always run: no early exit to time.
+    const userOk = basicAuth.safeCompare(user, username);
+    const passOk = basicAuth.safeCompare(pass, password);
+    if (match && userOk && passOk) return next();
+    securityEvent(
+      'dashboard_auth_failed',
+      {
+        ip: clientIp(req),
+        path: req.originalUrl.split('?')[0],
+        reason: match ? 'wrong credentials' : 'no credentials',
+      },
+      'dashboard access denied',
+    );
+    next(
+      new AppException(
+        401,
+        errorMessage('authenticating dashboard access', 'valid credentials are required'),
+        {
+          headers: { 'WWW-Authenticate': 'Basic realm="Bull Board", charset="UTF-8"' },
+        },
+      ),
+    );
+  };
+}

@@ -1,0 +1,84 @@
+import { AppConfig, appVersion } from '@app/config';
+import { ERROR_CODES } from '@app/exceptions';
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+export const DOCS_PATH = '/api/docs';
+
+/** Swagger UI injects an inline style; nothing else runs from outside its own files. */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  description: 'RFC 9457 problem details (application/problem+json)',
+  required: ['type', 'title', 'status', 'code', 'detail', 'instance'],
+  properties: {
+    type: { type: 'string', example: 'about:blank' },
+    title: { type: 'string', example: 'Bad Request' },
+    status: { type: 'integer', example: 400 },
+    code: { type: 'string', enum: [...ERROR_CODES] },
+    detail: { type: 'string', example: 'Error validating request: 1 field is invalid' },
+    instance: { type: 'string', example: '/api/v1/generations' },
+    requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['field', 'messages'],
+        properties: {
+          field: { type: 'string' },
+          messages: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+/** The OpenAPI document at /api/docs-json and Swagger UI at /api/docs (DOCS_ENABLED). */
+export function mountSwagger(app: INestApplication, config: AppConfig): boolean {
+  if (!config.http.docsEnabled) return false;
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Rocket Launch GenAI Platform')
+      .setDescription(
+        'Generations API. Every error is RFC 9457 problem details with a `code` from a fixed catalogue: ' +
+          ERROR_CODES.join(', ') +
+          '. The `local` provider (model `local-dev-echo`) is a development stand-in, not a model.',
+      )
+      .setVersion(appVersion())
+      .setLicense('Proprietary', 'https://example.com/license')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' }, 'bearer')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+      .addServer('/')
+      .build(),
+  );
+  // Health routes are public: say so, rather than leave their security undefined.
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/health')) continue;
+    for (const operation of Object.values(item)) {
+      if (operation && typeof operation === 'object' && 'responses' in operation) {
+        (operation as { security?: unknown[] }).security = [];
+      }
+    }
+  }
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, Problem: PROBLEM_SCHEMA },
+  };
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
+    jsonDocumentUrl: `${DOCS_PATH.slice(1)}-json`,
+    swaggerOptions: { persistAuthorization: false },
+  });
+  return true;
+}
