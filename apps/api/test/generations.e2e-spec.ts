@@ -441,6 +441,32 @@ describe('openai provider against a Chat Completions server on loopback', () => 
   });
 });
 
+describe('attempts bounded by JOB_TIMEOUT_MS', () => {
+  it('fails an attempt that runs too long, retries it, then fails the generation with the reason', async () => {
+    const REDIS = 'redis://127.0.0.1:6379/13';
+    await flush(REDIS);
+    const env = testEnv({
+      REDIS_URL: REDIS,
+      LOCAL_PROVIDER_DELAY_MS: '3000',
+      JOB_TIMEOUT_MS: '300',
+      QUEUE_ATTEMPTS: '2',
+      QUEUE_BACKOFF_MS: '100',
+    });
+    const key = await createKey('heidi', env);
+    const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
+    try {
+      const user = client(api, key);
+      const { body } = await user.post({ prompt: 'too slow' });
+      const failed = await user.waitFor(String(body.id), ['failed'], 30000);
+      expect(failed.attempts).toBe(2);
+      expect(failed.error).toBe('Error generating text: the attempt took longer than 300 ms');
+      expect(failed.result).toBeNull();
+    } finally {
+      await Promise.all([api.stop(), worker.stop()]);
+    }
+  });
+});
+
 describe('worker killed mid-job', () => {
   it('loses nothing: a new worker finishes the generation, with one result', async () => {
     const REDIS = 'redis://127.0.0.1:6379/9';

@@ -1,4 +1,6 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { InFlightRequests } from './in-flight.interceptor';
 import { closeLoggers, getLogger } from '@app/logging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ShutdownState } from './shutdown-state';
@@ -54,8 +56,20 @@ export function enableGracefulShutdown(
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
     });
+    const close = async (): Promise<'closed'> => {
+      // Stop accepting and let open connections finish, then wait for handlers whose client
+      // already left, and only then let Nest's hooks close queues and pools under them.
+      const http = app as Partial<INestApplication>;
+      if (typeof http.getHttpServer === 'function') {
+        const server = http.getHttpServer() as Server;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await app.get(InFlightRequests).drained();
+      }
+      await app.close();
+      return 'closed';
+    };
     try {
-      const outcome = await Promise.race([app.close().then(() => 'closed' as const), timedOut]);
+      const outcome = await Promise.race([close(), timedOut]);
       if (outcome === 'timeout') {
         logger.error(
           { timeoutMs: options.timeoutMs },
