@@ -1,3 +1,4 @@
+import type { GenerationView } from '@app/generations';
 import Queue from 'bull';
 import Redis from 'ioredis';
 import { Server, createServer } from 'node:http';
@@ -18,19 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 type Api = RunningProcess & { url: string };
-type View = {
-  id: string;
-  status: string;
-  prompt: string;
-  model: string;
-  result: string | null;
-  error: string | null;
-  attempts: number;
-  usage: { promptTokens: number | null; completionTokens: number | null };
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-};
+type View = GenerationView;
 
 const db = new Client({ connectionString: TEST_DATABASE_URL });
 beforeAll(() => db.connect());
