@@ -47,10 +47,6 @@ export class GenerationQueue {
     }
   }
 
-  async exists(generationId: string): Promise<boolean> {
-    return (await this.queue.getJob(generationId)) !== null;
-  }
-
   /** Best effort: a cancelled generation's waiting job is removed (the worker skips it anyway). */
   async remove(generationId: string): Promise<void> {
     const job = await this.queue.getJob(generationId).catch(() => null);

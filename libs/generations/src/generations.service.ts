@@ -5,7 +5,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { CreateGenerationDto, ListGenerationsQuery } from './dto/create-generation.dto';
-import { Generation, GenerationStatus } from './generation.entity';
+import { Generation } from './generation.entity';
 import { GenerationQueue } from './generation-queue';
 import { GenAiProvider } from './providers/genai-provider';
 
@@ -203,5 +203,3 @@ export class GenerationsService {
     return { generation: earlier, replayed: true };
   }
 }
-
-export type { GenerationStatus };

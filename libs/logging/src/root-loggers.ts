@@ -11,10 +11,6 @@ export function installLoggers(loggers: Loggers): void {
   current = loggers;
 }
 
-export function installedLoggers(): Loggers | undefined {
-  return current;
-}
-
 /**
  * Before configuration has loaded (module scope, early start-up, unit tests) and after the
  * destinations were closed at exit, lines go to stderr as JSON — redacted like every other line

@@ -1,4 +1,3 @@
-export * from './bull-connections';
 export * from './queue.constants';
 export * from './queue.module';
 export * from './run-job';

@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
-import { BullConnections } from './bull-connections';
+import { createRedisConnection } from '@app/redis';
 import { QUEUE_NAMES } from './queue.constants';
 
 /**
@@ -13,9 +13,12 @@ import { QUEUE_NAMES } from './queue.constants';
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [AppConfig, BullConnections],
-      useFactory: (config: AppConfig, connections: BullConnections) => ({
-        createClient: connections.create,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        // Bull's three connection kinds from the one factory; process exit closes them (Nest gives
+        // no order between a queue finishing its jobs and a hook that would close them first).
+        createClient: (type: 'client' | 'subscriber' | 'bclient') =>
+          createRedisConnection(config.redis.url, type),
         settings: {
           lockDuration: config.queue.lockDurationMs,
           stalledInterval: config.queue.stalledIntervalMs,
@@ -30,13 +33,6 @@ import { QUEUE_NAMES } from './queue.constants';
           removeOnFail: config.queue.keepFailed,
         },
       }),
-      extraProviders: [
-        {
-          provide: BullConnections,
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => new BullConnections(config.redis.url),
-        },
-      ],
     }),
     BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
   ],
