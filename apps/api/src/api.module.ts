@@ -11,6 +11,7 @@ import { SecurityModule } from '@app/security';
 import { Module } from '@nestjs/common';
 import { GenerationsController } from './generations/generations.controller';
 import { MeController } from './me/me.controller';
+import { MetricsController } from './metrics/metrics.controller';
 
 /** The HTTP API process: what it can do is the list of modules below. */
 @Module({
@@ -26,6 +27,6 @@ import { MeController } from './me/me.controller';
     HealthModule.forApi(),
     GenerationsModule.forApi(),
   ],
-  controllers: [MeController, GenerationsController],
+  controllers: [MeController, GenerationsController, MetricsController],
 })
 export class ApiModule {}

@@ -1,10 +1,12 @@
 import { AppConfig } from '@app/config';
 import { ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
+import { RouteTemplates, httpMetrics } from '@app/metrics';
 import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { Express } from 'express';
 import { ApiModule } from './api.module';
 import { answerClientErrors } from './http/client-error.handler';
 import { jsonBody } from './http/json-body.middleware';
@@ -13,7 +15,7 @@ import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
 
 /**
  * Builds the api exactly as production runs it (main.ts and the e2e tests share this). Order
- * matters: the request context first (every response has a request id and an access line), then
+ * matters: HTTP metrics first (they time and count everything), the request context (every response has a request id and an access line), then
  * security headers (on every response), bans and the rate limit (before any work is done for a
  * client), CORS, and the JSON parser last (Nest's own is off).
  */
@@ -30,6 +32,11 @@ export async function createApiApp(
   app.useLogger(app.get(NestPinoLogger));
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
+  if (config.metrics.enabled) {
+    const express = app.getHttpAdapter().getInstance() as Express;
+    const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
+    app.use(httpMetrics(routes));
+  }
   app.use(requestContextMiddleware({ clientIp }));
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(

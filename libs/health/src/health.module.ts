@@ -7,6 +7,7 @@ import { GenerationsQueueHealthIndicator } from './indicators/queue.indicator';
 import { RedisHealthIndicator } from './indicators/redis.indicator';
 import { SystemHealthIndicator } from './indicators/system.indicator';
 import { WorkersHealthIndicator } from './indicators/workers.indicator';
+import { HealthMetrics, METRICS_SERVICE } from './metrics/health-metrics';
 import { HeartbeatPublisher } from './workers/heartbeat.publisher';
 import { WorkerHealthServer } from './worker-health.server';
 
@@ -26,7 +27,12 @@ export class HealthModule {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
       controllers: [HealthController],
-      providers: [...INDICATORS, HealthReportService],
+      providers: [
+        ...INDICATORS,
+        HealthReportService,
+        HealthMetrics,
+        { provide: METRICS_SERVICE, useValue: 'api' },
+      ],
     };
   }
 
@@ -39,6 +45,8 @@ export class HealthModule {
         RedisHealthIndicator,
         HeartbeatPublisher,
         WorkerHealthServer,
+        HealthMetrics,
+        { provide: METRICS_SERVICE, useValue: 'worker' },
       ],
       exports: [WorkerHealthServer],
     };

@@ -4,3 +4,4 @@ export * from './indicators/database.indicator';
 export * from './utils/with-timeout';
 export * from './worker-health.server';
 export * from './workers/worker-heartbeat';
+export * from './metrics/health-metrics';

@@ -8,12 +8,21 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { HealthCheckService } from '@nestjs/terminus';
-import { Server, createServer } from 'node:http';
+import { IncomingMessage, Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DatabaseHealthIndicator } from './indicators/database.indicator';
 import { RedisHealthIndicator } from './indicators/redis.indicator';
 
 const logger = getLogger('WorkerHealthServer');
+
+export interface RouteResult {
+  status: number;
+  body: object | string;
+  type?: string;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (req: IncomingMessage) => Promise<RouteResult>;
 
 /**
  * The worker's own small HTTP server for Kubernetes probes (WORKER_HEALTH_PORT): `/health`
@@ -23,7 +32,7 @@ const logger = getLogger('WorkerHealthServer');
 @Injectable()
 export class WorkerHealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server?: Server;
-  private readonly routes = new Map<string, () => Promise<{ status: number; body: object }>>();
+  private readonly routes = new Map<string, RouteHandler>();
 
   constructor(
     private readonly config: AppConfig,
@@ -45,14 +54,11 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
   }
 
   /** Registers another route (metrics add `/metrics`). */
-  addRoute(
-    path: string,
-    handler: () => Promise<{ status: number; body: object | string; type?: string }>,
-  ): void {
-    this.routes.set(path, handler as () => Promise<{ status: number; body: object }>);
+  addRoute(path: string, handler: RouteHandler): void {
+    this.routes.set(path, handler);
   }
 
-  private async readiness(): Promise<{ status: number; body: object }> {
+  private async readiness(): Promise<RouteResult> {
     if (this.shutdown.isShuttingDown) {
       return { status: 503, body: { status: 'shutting_down', info: {}, error: {}, details: {} } };
     }
@@ -71,8 +77,14 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
   async onApplicationBootstrap(): Promise<void> {
     this.server = createServer((req, res) => {
       const route = this.routes.get((req.url ?? '/').split('?')[0]);
-      const respond = (status: number, body: object | string, type = 'application/json'): void => {
+      const respond = (
+        status: number,
+        body: object | string,
+        type = 'application/json',
+        headers: Record<string, string> = {},
+      ): void => {
         res.writeHead(status, {
+          ...headers,
           'Content-Type': type,
           'Cache-Control': 'no-store',
           'X-Content-Type-Options': 'nosniff',
@@ -94,8 +106,8 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
         );
         return;
       }
-      route().then(
-        (result) => respond(result.status, result.body, (result as { type?: string }).type),
+      route(req).then(
+        (result) => respond(result.status, result.body, result.type, result.headers),
         (error: unknown) => {
           logger.error({ err: error }, 'Error answering a health probe');
           respond(500, { status: 'error', info: {}, error: {}, details: {} });

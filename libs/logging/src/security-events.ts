@@ -25,6 +25,14 @@ const LEVELS: Partial<Record<SecurityEventName, Level>> = {
   apikey_revoked: 'info',
 };
 
+type SecurityEventListener = (event: SecurityEventName) => void;
+const listeners: SecurityEventListener[] = [];
+
+/** Called for every security event recorded (metrics count them). */
+export function onSecurityEvent(listener: SecurityEventListener): void {
+  listeners.push(listener);
+}
+
 /**
  * Writes one security event to security.log (never app.log), with the current request id by
  * itself. Admin actions are info; everything else is warn.
@@ -36,4 +44,5 @@ export function securityEvent(
 ): void {
   const level = LEVELS[event] ?? 'warn';
   securityRootLogger()[level]({ event, ...fields }, message);
+  for (const listener of listeners) listener(event);
 }

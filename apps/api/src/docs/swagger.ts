@@ -60,6 +60,10 @@ export function mountSwagger(app: INestApplication, config: AppConfig): boolean 
       .setLicense('Proprietary', 'https://example.com/license')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' }, 'bearer')
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+      .addBearerAuth(
+        { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
+        'metricsToken',
+      )
       .addServer('/')
       .build(),
   );

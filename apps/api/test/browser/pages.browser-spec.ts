@@ -152,7 +152,11 @@ describe('Swagger UI in a real browser', () => {
     const parsed = JSON.parse(document) as {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
-    expect(Object.keys(parsed.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
+    expect(Object.keys(parsed.components.securitySchemes).sort()).toEqual([
+      'apiKey',
+      'bearer',
+      'metricsToken',
+    ]);
     expect(parsed.components.schemas.Problem).toBeDefined();
     expect(JSON.stringify(parsed.components.schemas.CreateGenerationDto)).toContain(
       '"maxLength":20000',

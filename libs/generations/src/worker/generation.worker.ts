@@ -2,6 +2,7 @@ import { AppConfig } from '@app/config';
 import { errorMessage } from '@app/exceptions';
 import { getLogger, runInJobContext } from '@app/logging';
 import { GENERATIONS_QUEUE, runJob } from '@app/queue';
+import { generationJobDuration, generationJobsTotal } from '@app/metrics';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -18,6 +19,9 @@ import {
 export const RETENTION_JOB = 'retention';
 /** How often queued/running records are checked against the queue. */
 export const RECONCILE_INTERVAL_MS = 30_000;
+/** How one attempt ended, as `generation_jobs_total` counts it. */
+type JobOutcome = 'succeeded' | 'retried' | 'failed' | 'skipped';
+
 const logger = getLogger('GenerationWorker');
 
 /**
@@ -51,9 +55,15 @@ export class GenerationWorker implements OnApplicationBootstrap {
   /** One attempt of one generation. Idempotent: a job that runs twice leaves one record. */
   async run(job: Job<GenerationJobData>): Promise<void> {
     const id = job.data.generationId;
+    const started = process.hrtime.bigint();
+    const record = (outcome: JobOutcome): void => {
+      const labels = { provider: this.provider.name, outcome };
+      generationJobsTotal.inc(labels);
+      generationJobDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    };
     await runJob(job, async () => {
       const attempt = job.attemptsMade + 1;
-      const started = await this.generations
+      const claimed = await this.generations
         .createQueryBuilder()
         .update()
         .set({
@@ -65,9 +75,10 @@ export class GenerationWorker implements OnApplicationBootstrap {
         .where('id = :id AND status IN (:...statuses)', { id, statuses: ['queued', 'running'] })
         .returning('*')
         .execute();
-      const generation = (started.raw as Array<Record<string, unknown>>)[0];
+      const generation = (claimed.raw as Array<Record<string, unknown>>)[0];
       if (!generation) {
         logger.info({ generationId: id }, 'generation is finished, cancelled or gone; skipping');
+        record('skipped');
         return;
       }
       await job.progress(10);
@@ -93,6 +104,7 @@ export class GenerationWorker implements OnApplicationBootstrap {
           },
         );
         await job.progress(100);
+        record('succeeded');
         logger.info(
           { generationId: id, provider: this.provider.name, attempt },
           'generation succeeded',
@@ -107,6 +119,7 @@ export class GenerationWorker implements OnApplicationBootstrap {
             : { status: 'queued', error: failure.message },
         );
         if (!failure.retryable) await job.discard();
+        record(final ? 'failed' : 'retried');
         throw error;
       }
     });
