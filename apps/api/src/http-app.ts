@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
+import { InFlightRequests, ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { RouteTemplates, httpMetrics } from '@app/metrics';
 import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
@@ -37,6 +37,7 @@ export async function createApiApp(
     const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
     app.use(httpMetrics(routes));
   }
+  app.use(app.get(InFlightRequests).track);
   app.use(requestContextMiddleware({ clientIp }));
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(

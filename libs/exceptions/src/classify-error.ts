@@ -34,6 +34,8 @@ const UNAVAILABLE_MESSAGES = [
   /Reached the max retries per request limit/i,
   /Command timed out/i,
   /Client has encountered a connection error/i,
+  /Driver not Connected/i, // TypeORM once its pool has been closed
+  /Cannot use a pool after calling end on the pool/i,
 ];
 
 function codeOf(error: unknown): string | undefined {

@@ -1,6 +1,6 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import type { Server } from 'node:http';
-import { InFlightRequests } from './in-flight.interceptor';
+import { InFlightRequests } from './in-flight-requests';
 import { closeLoggers, getLogger } from '@app/logging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ShutdownState } from './shutdown-state';

@@ -3,4 +3,4 @@ export * from './lifecycle.module';
 export * from './shutdown-state';
 export * from './start-process';
 export * from './drain.middleware';
-export * from './in-flight.interceptor';
+export * from './in-flight-requests';

@@ -1,15 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { InFlightRequests } from './in-flight.interceptor';
+import { InFlightRequests } from './in-flight-requests';
 import { ShutdownState } from './shutdown-state';
 
 @Global()
 @Module({
-  providers: [
-    ShutdownState,
-    InFlightRequests,
-    { provide: APP_INTERCEPTOR, useExisting: InFlightRequests },
-  ],
+  providers: [ShutdownState, InFlightRequests],
   exports: [ShutdownState, InFlightRequests],
 })
 export class LifecycleModule {}
