@@ -32,6 +32,8 @@ export async function createApiApp(
   app.useLogger(app.get(NestPinoLogger));
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
+  // Every answer is Cache-Control: no-store; hashing each body for an ETag would be wasted work
+  app.set('etag', false);
   if (config.metrics.enabled) {
     const express = app.getHttpAdapter().getInstance() as Express;
     const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);

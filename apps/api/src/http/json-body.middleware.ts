@@ -71,9 +71,9 @@ function toAppException(error: Error & { type?: string }, limit: string): AppExc
 export function jsonBody(limit: string, skip: (req: Request) => boolean = () => false) {
   const parse = json({ limit, type: isJsonType });
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (skip(req) || !hasBody(req)) return next();
     // Keep the request's AsyncLocalStorage context across the body's stream events.
     const resume = AsyncResource.bind(next);
-    if (skip(req)) return resume();
     if (BODY_METHODS.has(req.method) && hasBody(req) && !isJsonType(req)) {
       return resume(
         new AppException(

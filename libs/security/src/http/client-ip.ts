@@ -4,11 +4,30 @@ import type { Request } from 'express';
 /** `::ffff:1.2.3.4` is the same client as `1.2.3.4` for limits, bans and exemptions. */
 export function normalizeIp(address: string | undefined): string {
   if (!address) return 'unknown';
-  try {
-    return ipaddr.process(address).toString();
-  } catch {
-    return address;
-  }
+  return remember(normalized, address, () => {
+    try {
+      return ipaddr.process(address).toString();
+    } catch {
+      return address;
+    }
+  });
+}
+
+/**
+ * Every request asks for its client's address several times, and parsing it showed in profiles:
+ * answers are remembered per address string, in maps that start over when they fill up (so an
+ * attacker rotating addresses costs memory of at most MEMO_SIZE entries).
+ */
+const MEMO_SIZE = 10_000;
+const normalized = new Map<string, string>();
+
+function remember<T>(memo: Map<string, T>, key: string, compute: () => T): T {
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const value = compute();
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  memo.set(key, value);
+  return value;
 }
 
 /**
@@ -34,12 +53,16 @@ export class AddressList {
     });
   }
 
+  private readonly answers = new Map<string, boolean>();
+
   has(ip: string): boolean {
-    if (!ipaddr.isValid(ip)) return false;
-    const address = normalizeAddress(ipaddr.parse(ip));
-    return this.ranges.some(
-      ([range, prefix]) => range.kind() === address.kind() && address.match(range, prefix),
-    );
+    return remember(this.answers, ip, () => {
+      if (!ipaddr.isValid(ip)) return false;
+      const address = normalizeAddress(ipaddr.parse(ip));
+      return this.ranges.some(
+        ([range, prefix]) => range.kind() === address.kind() && address.match(range, prefix),
+      );
+    });
   }
 }
 
