@@ -20,6 +20,28 @@ export interface CreateOutcome {
   replayed: boolean;
 }
 
+/** A row of `generations` as PostgreSQL returns it. */
+interface GenerationRow {
+  id: string;
+  owner_id: string;
+  status: Generation['status'];
+  prompt: string;
+  model: string;
+  max_tokens: number | null;
+  temperature: number | null;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  request_id: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
 function notFound(): AppException {
   return new AppException(404, errorMessage('finding generation', 'no such generation'));
 }
@@ -88,24 +110,25 @@ export class GenerationsService {
       if (earlier) return this.replay(earlier, hash);
     }
 
-    const inserted = await this.generations
-      .createQueryBuilder()
-      .insert()
-      .values({
+    // Raw SQL on the hot path, RETURNING the whole row: one round trip, no query builder
+    const inserted = (await this.generations.query(
+      `INSERT INTO generations
+         (owner_id, status, prompt, model, max_tokens, temperature, request_id, idempotency_key, request_hash)
+       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT DO NOTHING
+       RETURNING *`,
+      [
         ownerId,
-        status: 'queued',
-        prompt: dto.prompt,
-        model: dto.model ?? this.provider.defaultModel,
-        maxTokens: dto.maxTokens ?? null,
-        temperature: dto.temperature ?? null,
-        requestId: getLogContext()?.requestId ?? null,
-        idempotencyKey: idempotencyKey ?? null,
-        requestHash: hash,
-      })
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const row = (inserted.raw as Array<Record<string, unknown>>)[0];
+        dto.prompt,
+        dto.model ?? this.provider.defaultModel,
+        dto.maxTokens ?? null,
+        dto.temperature ?? null,
+        getLogContext()?.requestId ?? null,
+        idempotencyKey ?? null,
+        hash,
+      ],
+    )) as GenerationRow[];
+    const row = inserted[0];
     if (!row) {
       // Another request with the same key won the race: answer with its generation.
       const winner = await this.findByIdempotencyKey(ownerId, idempotencyKey as string);
@@ -113,7 +136,7 @@ export class GenerationsService {
         throw new AppException(409, errorMessage('creating generation', 'retry the request'));
       return this.replay(winner, hash);
     }
-    const generation = await this.generations.findOneByOrFail({ id: String(row.id) });
+    const generation = this.fromRow(row);
     try {
       await this.queue.enqueue(generation.id);
     } catch (error) {
@@ -121,6 +144,30 @@ export class GenerationsService {
       throw error;
     }
     return { generation, replayed: false };
+  }
+
+  /** A `generations` row as the entity (what TypeORM would hydrate, without a second query). */
+  private fromRow(row: GenerationRow): Generation {
+    return this.generations.create({
+      id: row.id,
+      ownerId: row.owner_id,
+      status: row.status,
+      prompt: row.prompt,
+      model: row.model,
+      maxTokens: row.max_tokens,
+      temperature: row.temperature,
+      result: row.result,
+      error: row.error,
+      attempts: row.attempts,
+      promptTokens: row.prompt_tokens,
+      completionTokens: row.completion_tokens,
+      requestId: row.request_id,
+      idempotencyKey: row.idempotency_key,
+      requestHash: row.request_hash,
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      completedAt: row.completed_at,
+    });
   }
 
   async get(ownerId: string, id: string): Promise<Generation> {

@@ -19,6 +19,13 @@ import {
 export const RETENTION_JOB = 'retention';
 /** How often queued/running records are checked against the queue. */
 export const RECONCILE_INTERVAL_MS = 30_000;
+interface ClaimedRow {
+  prompt: string;
+  model: string;
+  max_tokens: number | null;
+  temperature: number | null;
+}
+
 /** How one attempt ended, as `generation_jobs_total` counts it. */
 type JobOutcome = 'succeeded' | 'retried' | 'failed' | 'skipped';
 
@@ -63,19 +70,16 @@ export class GenerationWorker implements OnApplicationBootstrap {
     };
     await runJob(job, async () => {
       const attempt = job.attemptsMade + 1;
-      const claimed = await this.generations
-        .createQueryBuilder()
-        .update()
-        .set({
-          status: 'running',
-          attempts: attempt,
-          error: null,
-          startedAt: () => 'COALESCE(started_at, now())',
-        })
-        .where('id = :id AND status IN (:...statuses)', { id, statuses: ['queued', 'running'] })
-        .returning('*')
-        .execute();
-      const generation = (claimed.raw as Array<Record<string, unknown>>)[0];
+      // Raw SQL on the per-job path: the query builder cost more CPU than the queries themselves
+      const [claimed] = (await this.generations.query(
+        `UPDATE generations
+            SET status = 'running', attempts = $2, error = NULL,
+                started_at = COALESCE(started_at, now())
+          WHERE id = $1 AND status IN ('queued', 'running')
+      RETURNING prompt, model, max_tokens, temperature`,
+        [id, attempt],
+      )) as [ClaimedRow[], number];
+      const generation = claimed[0];
       if (!generation) {
         logger.info({ generationId: id }, 'generation is finished, cancelled or gone; skipping');
         record('skipped');
@@ -86,24 +90,20 @@ export class GenerationWorker implements OnApplicationBootstrap {
       try {
         const output = await this.provider.generate(
           {
-            prompt: String(generation.prompt),
-            model: String(generation.model),
-            maxTokens: (generation.max_tokens as number | null) ?? undefined,
-            temperature: (generation.temperature as number | null) ?? undefined,
+            prompt: generation.prompt,
+            model: generation.model,
+            maxTokens: generation.max_tokens ?? undefined,
+            temperature: generation.temperature ?? undefined,
           },
           AbortSignal.timeout(this.config.queue.jobTimeoutMs),
         );
-        await this.generations.update(
-          { id, status: 'running' },
-          {
-            status: 'succeeded',
-            result: output.text,
-            promptTokens: output.promptTokens,
-            completionTokens: output.completionTokens,
-            completedAt: new Date(),
-          },
+        await this.generations.query(
+          `UPDATE generations
+              SET status = 'succeeded', result = $2, prompt_tokens = $3, completion_tokens = $4,
+                  completed_at = now()
+            WHERE id = $1 AND status = 'running'`,
+          [id, output.text, output.promptTokens, output.completionTokens],
         );
-        await job.progress(100);
         record('succeeded');
         logger.info(
           { generationId: id, provider: this.provider.name, attempt },
