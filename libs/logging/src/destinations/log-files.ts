@@ -62,6 +62,64 @@ export function rotatedName(file: string) {
   };
 }
 
+/**
+ * Hands the file stream everything written while its previous write was on disk, as one chunk.
+ * rotating-file-stream awaits one file write per chunk, even in `_writev`; under load each of
+ * those waits a whole event-loop turn, lines arrive faster than they leave, and the backlog grew
+ * without bound (58 MB of buffers after 20 s at 900 requests/s). Batched, one write carries
+ * up to 16 KB of lines.
+ */
+const BATCH_BYTES = 16 * 1024;
+
+class BatchingWritable extends Writable {
+  constructor(private readonly target: Writable) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.target.write(chunk, callback);
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    // Batches of at most BATCH_BYTES: the file stream checks LOG_MAX_SIZE after each write, so
+    // this bounds how far a file can run past its size before it rotates.
+    const batches: Buffer[][] = [[]];
+    let size = 0;
+    for (const { chunk } of chunks) {
+      if (size > 0 && size + chunk.length > BATCH_BYTES) {
+        batches.push([]);
+        size = 0;
+      }
+      batches[batches.length - 1].push(chunk);
+      size += chunk.length;
+    }
+    const writeNext = (error?: Error | null): void => {
+      const batch = batches.shift();
+      if (error || !batch) return callback(error);
+      this.target.write(Buffer.concat(batch), writeNext);
+    };
+    writeNext();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.target.once('finish', () => callback());
+    this.target.once('error', callback);
+    this.target.end();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.target.destroyed) this.target.destroy();
+    callback(error);
+  }
+}
+
 /** An asynchronous file stream rotated by size and daily, keeping `maxFiles` rotated copies. */
 export function openLogFile(channel: LogChannel, options: LogFileOptions): Writable {
   const file = `${channel}.log`;
@@ -77,5 +135,5 @@ export function openLogFile(channel: LogChannel, options: LogFileOptions): Writa
   stream.on('warning', (error) =>
     process.stderr.write(`Warning rotating ${file}: ${error.message}\n`),
   );
-  return stream;
+  return new BatchingWritable(stream);
 }
