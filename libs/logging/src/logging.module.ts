@@ -19,6 +19,9 @@ export class LoggingModule {
             pinoHttp: { logger: appRootLogger() },
             useExisting: true,
             renameContext: 'context',
+            // No per-request middleware: with useExisting it would only open a second
+            // AsyncLocalStorage scope per request holding nothing (PinoLogger falls back to root)
+            forRoutes: [],
           }),
         }),
       ],
