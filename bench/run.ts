@@ -1,248 +1,377 @@
 /* eslint-disable no-console -- a command-line tool whose output is its table */
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import Redis from 'ioredis';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import {
+  BENCH_DATABASE_URL,
+  Kind,
+  PRODUCTION_ENV,
+  Load,
+  ROOT,
+  Started,
+  cli,
+  load,
+  rssMb,
+  sleep,
+  start,
+  stop,
+} from './support';
 
 /**
- * `npm run bench`: measures what each part of the stack costs, side by side in one run, as
- * ratios (absolute numbers on a shared machine are noise). Each comparison starts its own
- * processes from the build on free ports, warms up, then alternates the two sides.
+ * `npm run bench`: what each part of the stack costs, measured side by side in one run and
+ * reported as ratios (absolute numbers on a shared machine are noise), plus the figures that have
+ * no baseline (jobs/s, RSS, start-up time) with the Node version and CPU beside them. Every
+ * process is started from the build on a free port; the load generator runs on the same machine.
  *   --json            also writes bench/results/latest.json
- *   --duration <s>    seconds per measured round (default 8)
+ *   --duration <s>    seconds per measured round (default 5); two rounds per side, alternated
+ *   --only <word>     only the measurements whose name contains <word> (e.g. jobs, RSS, logging)
  */
 
-const ROOT = join(__dirname, '..');
-const API_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/main.js');
-const CLI_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/cli/main.js');
-const WORKER_MAIN = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
 const args = process.argv.slice(2);
-const DURATION = Number(args[args.indexOf('--duration') + 1]) || 8;
+const DURATION = Number(args[args.indexOf('--duration') + 1]) || 5;
 const ROUNDS = 2;
+const WARM_UP_SECONDS = 2;
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1].toLowerCase() : undefined;
+const wanted = (name: string): boolean => ONLY === undefined || name.toLowerCase().includes(ONLY);
 
 interface Side {
   label: string;
+  kind: Kind;
   env: Record<string, string>;
 }
 
 interface Comparison {
   name: string;
-  path: string;
-  /** Needs an API key in the Authorization header. */
-  authenticated?: boolean;
+  /** `/health`, or the authenticated read of one generation. */
+  route: 'liveness' | 'read';
   baseline: Side;
   candidate: Side;
-  /** What the ratio candidate/baseline should reach. */
+  /** What candidate/baseline should reach. */
   target: number;
 }
 
-const PRODUCTION_ENV = {
-  ENVIRONMENT: 'production',
-  LOG_LEVEL: 'info',
-  LOG_FORMAT: 'json',
-  SHUTDOWN_DRAIN_DELAY_MS: '0',
-  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:5432/rocket_launch_bench',
-  REDIS_URL: 'redis://127.0.0.1:6379/2',
+/** Everything cross-cutting that configuration can turn off (auth and headers stay: they are the route). */
+const STACK_OFF = {
+  LOG_LEVEL: 'silent',
+  LOG_TO_FILES: 'false',
+  METRICS_ENABLED: 'false',
+  RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1',
 };
+const FULL = { label: 'full stack', kind: 'api', env: {} } as const;
 
 const COMPARISONS: Comparison[] = [
   {
-    name: 'logging: files on vs LOG_TO_FILES=false',
-    path: '/health',
-    baseline: { label: 'LOG_TO_FILES=false', env: { LOG_TO_FILES: 'false' } },
-    candidate: { label: 'files on', env: { LOG_TO_FILES: 'true' } },
-    target: 0.85,
+    name: 'liveness GET /health: full stack vs bare NestJS',
+    route: 'liveness',
+    baseline: { label: 'bare NestJS', kind: 'bare', env: {} },
+    candidate: FULL,
+    target: 0.8,
   },
   {
-    name: 'rate limiting: on vs off (authenticated read)',
-    path: '/api/v1/me',
-    authenticated: true,
-    // "Off" is the exempt path: the limiter returns before any Redis round trip.
-    baseline: { label: 'limits off (exempt)', env: { RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1' } },
-    candidate: {
-      label: 'limits on (Redis)',
-      env: { RATE_LIMIT_EXEMPT_IPS: '', RATE_LIMIT_PER_MINUTE: '100000000' },
-    },
+    name: 'authenticated GET /generations/:id: full vs stack off',
+    route: 'read',
+    baseline: { label: 'stack off', kind: 'api', env: STACK_OFF },
+    candidate: FULL,
+    target: 0.6,
+  },
+  {
+    name: 'logging to files: on vs LOG_TO_FILES=false',
+    route: 'read',
+    baseline: { label: 'files off', kind: 'api', env: { LOG_TO_FILES: 'false' } },
+    candidate: FULL,
+    target: 0.9,
+  },
+  {
+    name: 'rate limiting (Redis): on vs off',
+    route: 'read',
+    baseline: { label: 'limits off', kind: 'api', env: { RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1' } },
+    candidate: FULL,
+    target: 0.9,
+  },
+  {
+    name: 'metrics: on vs METRICS_ENABLED=false',
+    route: 'read',
+    baseline: { label: 'metrics off', kind: 'api', env: { METRICS_ENABLED: 'false' } },
+    candidate: FULL,
     target: 0.9,
   },
 ];
 
-interface Started {
-  proc: ChildProcess;
-  url: string;
+interface Context {
+  apiKey: string;
+  generationId: string;
 }
 
-function startApi(env: Record<string, string>, main = API_MAIN): Promise<Started> {
-  const logDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
-  const proc = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, ...PRODUCTION_ENV, PORT: '0', LOG_DIR: logDir, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString();
-      const match =
-        /"url":"(http:\/\/[^"]+)"/.exec(buffer) ??
-        (main === WORKER_MAIN && /worker started/.exec(buffer) ? ['', ''] : null);
-      if (match) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve({ proc, url: match[1].replace('[::1]', '127.0.0.1') });
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`api exited with ${code} before listening`)));
-  });
+function target(context: Context, started: Started, route: Comparison['route']) {
+  return route === 'liveness'
+    ? { url: `${started.url}/health`, headers: {} }
+    : {
+        url: `${started.url}/api/v1/generations/${context.generationId}`,
+        headers: { authorization: `Bearer ${context.apiKey}` },
+      };
 }
 
-async function stop(started: Started): Promise<void> {
-  const exited = new Promise((resolve) => started.proc.once('exit', resolve));
-  started.proc.kill('SIGTERM');
-  await exited;
+interface ComparisonResult {
+  name: string;
+  baseline: { label: string } & Load;
+  candidate: { label: string } & Load;
+  ratio: number;
+  target: number;
 }
 
-let apiKey = '';
-
-async function load(
-  url: string,
-  duration: number,
-  authenticated = false,
-): Promise<{ rps: number; p99: number }> {
-  const headers: Record<string, string> = authenticated
-    ? { authorization: `Bearer ${apiKey}` }
-    : {};
-  const result = await autocannon({ url, connections: 32, duration, pipelining: 1, headers });
-  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} responses were not 2xx`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
-}
-
-interface Row {
-  comparison: string;
-  side: string;
-  rps: number;
-  p99Ms: number;
-}
-
-async function runComparison(comparison: Comparison): Promise<{ rows: Row[]; ratio: number }> {
+async function compare(comparison: Comparison, context: Context): Promise<ComparisonResult> {
   const sides = [comparison.baseline, comparison.candidate];
-  const started = await Promise.all(sides.map((side) => startApi(side.env)));
+  const started = await Promise.all(sides.map((side) => start(side.kind, side.env)));
   try {
-    for (const api of started) await load(api.url + comparison.path, 2, comparison.authenticated); // warm-up
+    const targets = started.map((process) => target(context, process, comparison.route));
+    for (const { url, headers } of targets) await load(url, WARM_UP_SECONDS, headers);
     const totals = sides.map(() => ({ rps: 0, p99: 0 }));
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const [index, api] of started.entries()) {
-        const measured = await load(api.url + comparison.path, DURATION, comparison.authenticated);
+      // alternate which side goes first, so drift on the machine hits both alike
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const index of order) {
+        const measured = await load(targets[index].url, DURATION, targets[index].headers);
         totals[index].rps += measured.rps / ROUNDS;
         totals[index].p99 = Math.max(totals[index].p99, measured.p99);
       }
     }
-    const rows = sides.map((side, index) => ({
-      comparison: comparison.name,
-      side: side.label,
-      rps: Math.round(totals[index].rps),
-      p99Ms: totals[index].p99,
-    }));
-    return { rows, ratio: totals[1].rps / totals[0].rps };
+    return {
+      name: comparison.name,
+      baseline: { label: comparison.baseline.label, ...totals[0] },
+      candidate: { label: comparison.candidate.label, ...totals[1] },
+      ratio: totals[1].rps / totals[0].rps,
+      target: comparison.target,
+    };
   } finally {
     await Promise.all(started.map(stop));
   }
 }
 
-/** Absolute: generations per second from POST to succeeded, local provider without delay. */
-async function jobsPerSecond(concurrency: number, total: number): Promise<number> {
-  const env = {
-    REDIS_URL: 'redis://127.0.0.1:6379/12',
-    WORKER_CONCURRENCY: String(concurrency),
-    WORKER_HEALTH_PORT: '0',
-  };
-  const api = await startApi(env);
-  const worker = await startApi(env, WORKER_MAIN);
+/** Generations per second from the first POST to the last `succeeded` (local provider, no delay). */
+async function jobsPerSecond(
+  context: Context,
+  concurrency: number,
+  total: number,
+): Promise<number> {
+  const env = { WORKER_CONCURRENCY: String(concurrency), LOCAL_PROVIDER_DELAY_MS: '0' };
+  const [api, worker] = await Promise.all([start('api', env), start('worker', env)]);
+  const db = new Client({ connectionString: BENCH_DATABASE_URL });
+  await db.connect();
   try {
-    const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    const started = performance.now();
-    const ids: string[] = [];
-    for (let batch = 0; batch < total / 25; batch += 1) {
-      const created = await Promise.all(
-        Array.from({ length: 25 }, (_, i) =>
-          fetch(`${api.url}/api/v1/generations`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ prompt: `bench ${concurrency} ${batch} ${i} ${Date.now()}` }),
-          }).then((r) => r.json() as Promise<{ id: string }>),
-        ),
-      );
-      ids.push(...created.map((g) => g.id));
-    }
-    const pending = new Set(ids);
-    while (pending.size > 0) {
-      for (const id of [...pending].slice(0, 50)) {
-        const generation = (await (
-          await fetch(`${api.url}/api/v1/generations/${id}`, { headers })
-        ).json()) as { status: string };
-        if (generation.status === 'succeeded' || generation.status === 'failed') pending.delete(id);
-      }
-    }
-    return total / ((performance.now() - started) / 1000);
+    // one warm-up batch (JIT, pools, connections), then the measured one
+    await postAndFinish(context, api, worker, concurrency, WARM_UP_JOBS, 0);
+    const startedAt = performance.now();
+    const ids = await postAndFinish(context, api, worker, concurrency, total, WARM_UP_JOBS);
+    const elapsed = (performance.now() - startedAt) / 1000;
+    const { rows } = await db.query<{ done: string }>(
+      `SELECT count(*) AS done FROM generations WHERE id = ANY($1) AND status = 'succeeded'`,
+      [ids],
+    );
+    if (Number(rows[0].done) !== total)
+      throw new Error(`${rows[0].done}/${total} generations succeeded`);
+    return total / elapsed;
   } finally {
+    await db.end();
     await Promise.all([stop(api), stop(worker)]);
   }
 }
 
-async function main(): Promise<void> {
-  const cliEnv = {
-    PATH: process.env.PATH,
-    ...PRODUCTION_ENV,
-    LOG_TO_FILES: 'false',
-    LOG_LEVEL: 'warn',
-  };
-  execFileSync(process.execPath, [CLI_MAIN, 'db:setup'], { env: cliEnv, stdio: 'inherit' });
-  const created = execFileSync(process.execPath, [CLI_MAIN, 'apikey:create', '--user', 'bench'], {
-    env: cliEnv,
+const WARM_UP_JOBS = 200;
+
+/** POSTs `total` generations and waits until the worker has finished `already + total` jobs. */
+async function postAndFinish(
+  context: Context,
+  api: Started,
+  worker: Started,
+  concurrency: number,
+  total: number,
+  already: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const posted = await autocannon({
+    url: `${api.url}/api/v1/generations`,
+    connections: 16,
+    amount: total,
+    requests: [
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${context.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: `bench with WORKER_CONCURRENCY=${concurrency}` }),
+        onResponse: (status: number, body: string) => {
+          if (status === 202) ids.push((JSON.parse(body) as { id: string }).id);
+        },
+      },
+    ],
   });
-  apiKey = created.toString().trimEnd().split('\n').pop() ?? '';
-  const results = [];
-  console.log(`node ${process.version} | ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}`);
-  console.log(`${DURATION}s x ${ROUNDS} rounds per side, 32 connections\n`);
-  for (const comparison of COMPARISONS) {
-    const { rows, ratio } = await runComparison(comparison);
-    results.push({ ...comparison, rows, ratio });
-    for (const row of rows) {
-      console.log(
-        `${row.comparison.padEnd(45)} ${row.side.padEnd(22)} ${String(row.rps).padStart(8)} req/s  p99 ${row.p99Ms} ms`,
-      );
-    }
-    const verdict = ratio >= comparison.target ? 'meets' : 'misses';
-    console.log(
-      `${''.padEnd(45)} ratio ${ratio.toFixed(2)} (${verdict} target ${comparison.target})\n`,
-    );
+  if (posted.non2xx > 0 || ids.length !== total)
+    throw new Error(`POST: ${posted.non2xx} non-2xx answers, ${ids.length}/${total} accepted`);
+  // Finished attempts as the worker counts them (its /metrics): polling PostgreSQL instead
+  // would cost the database more than the jobs do. The database confirms at the end.
+  const deadline = Date.now() + 120_000;
+  while ((await finishedJobs(worker.url)) < already + total) {
+    if (Date.now() > deadline) throw new Error('jobs did not finish in 2 minutes');
+    await sleep(10);
   }
-  const absolute: Record<string, number> = {};
-  for (const concurrency of [1, 4]) {
-    absolute[`jobs/s end to end, WORKER_CONCURRENCY=${concurrency}`] = Math.round(
-      await jobsPerSecond(concurrency, 300),
-    );
-  }
-  {
-    const api = await startApi({ REDIS_URL: 'redis://127.0.0.1:6379/12' });
+  return ids;
+}
+
+async function finishedJobs(workerUrl: string): Promise<number> {
+  const text = await (await fetch(`${workerUrl}/metrics`)).text();
+  let finished = 0;
+  for (const match of text.matchAll(
+    /^generation_jobs_total\{[^}]*outcome="(succeeded|failed)"[^}]*\} (\d+)/gm,
+  ))
+    finished += Number(match[2]);
+  return finished;
+}
+
+/** Spawn → `/health/ready` answering 200, median of three starts. */
+async function readyMs(): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < 3; run += 1) {
+    const api = await start('api');
     try {
-      const created = (await (
-        await fetch(`${api.url}/api/v1/generations`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: 'read me' }),
-        })
-      ).json()) as { id: string };
-      await load(`${api.url}/api/v1/generations/${created.id}`, 2, true);
-      const measured = await load(`${api.url}/api/v1/generations/${created.id}`, DURATION, true);
-      absolute['authenticated GET /api/v1/generations/:id req/s'] = Math.round(measured.rps);
+      for (;;) {
+        const response = await fetch(`${api.url}/health/ready`).catch(() => undefined);
+        if (response?.status === 200) break;
+        await sleep(5);
+      }
+      times.push(performance.now() - api.spawnedAt);
     } finally {
       await stop(api);
     }
   }
-  for (const [name, value] of Object.entries(absolute)) console.log(`${name.padEnd(68)} ${value}`);
-  results.push({ absolute } as never);
+  return times.sort((a, b) => a - b)[1];
+}
+
+/** The api's RSS after start-up settles, then after DURATION x 4 seconds of authenticated reads. */
+async function rss(
+  context: Context,
+  env: Record<string, string> = {},
+): Promise<{ idle: number; loaded: number }> {
+  const api = await start('api', env);
+  try {
+    await sleep(2000);
+    const idle = rssMb(api.proc.pid);
+    const { url, headers } = target(context, api, 'read');
+    await load(url, DURATION * 4, headers);
+    return { idle, loaded: rssMb(api.proc.pid) };
+  } finally {
+    await stop(api);
+  }
+}
+
+async function setUp(): Promise<Context> {
+  // the bench's own Redis database: jobs left by an earlier run would be drained first...
+  const redis = new Redis(PRODUCTION_ENV.REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+  cli(['db:setup']);
+  // ...and its own database: records left queued would be re-queued by the worker's reconciler
+  const db = new Client({ connectionString: BENCH_DATABASE_URL });
+  await db.connect();
+  await db.query('TRUNCATE generations');
+  await db.end();
+  const apiKey = cli(['apikey:create', '--user', 'bench']).trimEnd().split('\n').pop() ?? '';
+  const api = await start('api');
+  try {
+    const response = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'the generation every read fetches' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    return { apiKey, generationId: id };
+  } finally {
+    await stop(api);
+  }
+}
+
+const fixed = (value: number, digits = 0): string => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const machine = `node ${process.version} | ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}`;
+  console.log(machine);
+  console.log(
+    `${DURATION}s x ${ROUNDS} rounds per side (alternated), 32 connections, after a ${WARM_UP_SECONDS}s warm-up\n`,
+  );
+  const context = await setUp();
+
+  const comparisons: ComparisonResult[] = [];
+  for (const comparison of COMPARISONS.filter((c) => wanted(c.name)))
+    comparisons.push(await compare(comparison, context));
+
+  const absolute: { name: string; value: number; unit: string; goal: string; met: boolean }[] = [];
+  for (const concurrency of wanted('jobs/s end to end') ? [1, 4] : []) {
+    const value = await jobsPerSecond(context, concurrency, 1000);
+    absolute.push({
+      name: `jobs/s end to end, WORKER_CONCURRENCY=${concurrency}`,
+      value,
+      unit: 'jobs/s',
+      goal: concurrency === 4 ? '>= 300' : '',
+      met: concurrency === 4 ? value >= 300 : true,
+    });
+  }
+  if (wanted('api RSS')) {
+    const memory = await rss(context);
+    absolute.push({ name: 'api RSS idle', value: memory.idle, unit: 'MB', goal: '', met: true });
+    absolute.push({
+      name: 'api RSS after load',
+      value: memory.loaded,
+      unit: 'MB',
+      goal: '< 250',
+      met: memory.loaded < 250,
+    });
+    const defaults = await rss(context, { NODE_OPTIONS: '' });
+    absolute.push({
+      name: "api RSS idle, Node's default heap sizing",
+      value: defaults.idle,
+      unit: 'MB',
+      goal: '',
+      met: true,
+    });
+    absolute.push({
+      name: "api RSS after load, Node's default heap sizing",
+      value: defaults.loaded,
+      unit: 'MB',
+      goal: '',
+      met: true,
+    });
+  }
+  if (wanted('api start to ready')) {
+    const ready = await readyMs();
+    absolute.push({
+      name: 'api start to ready (/health/ready 200)',
+      value: ready,
+      unit: 'ms',
+      goal: '< 3000',
+      met: ready < 3000,
+    });
+  }
+
+  const header = ['comparison', 'baseline req/s', 'candidate req/s', 'ratio', 'target', ''];
+  const rows = comparisons.map((c) => [
+    c.name,
+    `${fixed(c.baseline.rps)} (${c.baseline.label})`,
+    `${fixed(c.candidate.rps)} (${c.candidate.label})`,
+    fixed(c.ratio, 2),
+    `>= ${c.target}`,
+    c.ratio >= c.target ? 'ok' : 'MISSED',
+  ]);
+  printTable(header, rows);
+  console.log('');
+  printTable(
+    ['absolute', 'value', 'goal', ''],
+    absolute.map((a) => [
+      a.name,
+      `${fixed(a.value)} ${a.unit}`,
+      a.goal,
+      a.goal ? (a.met ? 'ok' : 'MISSED') : '',
+    ]),
+  );
 
   if (args.includes('--json')) {
     const dir = join(ROOT, 'bench/results');
@@ -250,10 +379,35 @@ async function main(): Promise<void> {
     const file = join(dir, 'latest.json');
     writeFileSync(
       file,
-      JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, results }, null, 2),
+      JSON.stringify(
+        {
+          node: process.version,
+          cpu: cpus()[0]?.model,
+          cpus: cpus().length,
+          durationSeconds: DURATION,
+          comparisons,
+          absolute,
+        },
+        null,
+        2,
+      ),
     );
-    console.log(`JSON written to ${file}`);
+    console.log(`\nJSON written to ${file}`);
   }
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, index) =>
+    Math.max(title.length, ...rows.map((row) => row[index].length)),
+  );
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]))
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
 }
 
 main().catch((error: unknown) => {

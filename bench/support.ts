@@ -1,0 +1,142 @@
+import autocannon from 'autocannon';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..');
+export const API_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/main.js');
+export const WORKER_MAIN = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
+export const CLI_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/cli/main.js');
+const BARE_APP = join(__dirname, 'bare-app.ts');
+
+export const BENCH_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/rocket_launch_bench';
+
+/** The production stack as an operator runs it: files, JSON, Redis limits, metrics, helmet. */
+export const PRODUCTION_ENV: Record<string, string> = {
+  ENVIRONMENT: 'production',
+  // the Dockerfile's heap settings (without them the api idles near 150 MB and loads to ~400 MB)
+  NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=8',
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
+  LOG_TO_FILES: 'true',
+  METRICS_ENABLED: 'true',
+  RATE_LIMIT_PER_MINUTE: '100000000',
+  RATE_LIMIT_EXEMPT_IPS: '',
+  SHUTDOWN_DRAIN_DELAY_MS: '0',
+  DATABASE_URL: BENCH_DATABASE_URL,
+  REDIS_URL: 'redis://127.0.0.1:6379/12',
+};
+
+export interface Started {
+  proc: ChildProcess;
+  url: string;
+  /** Milliseconds from spawn to `/health` answering 200. */
+  listeningMs: number;
+  spawnedAt: number;
+}
+
+export type Kind = 'api' | 'worker' | 'bare';
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts one process from the build on a free port and waits until its `/health` answers (so a
+ * process that logs nothing, LOG_LEVEL=silent, is measured the same way).
+ */
+export async function start(kind: Kind, env: Record<string, string> = {}): Promise<Started> {
+  const logDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
+  const port = await freePort();
+  const args =
+    kind === 'bare'
+      ? ['-r', 'ts-node/register/transpile-only', BARE_APP]
+      : [kind === 'api' ? API_MAIN : WORKER_MAIN];
+  const spawnedAt = performance.now();
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      ...PRODUCTION_ENV,
+      LOG_DIR: logDir,
+      ...(kind === 'worker' ? { WORKER_HEALTH_PORT: String(port) } : { PORT: String(port) }),
+      ...env,
+      ...(process.env.BENCH_NODE_OPTIONS
+        ? { NODE_OPTIONS: `${PRODUCTION_ENV.NODE_OPTIONS} ${process.env.BENCH_NODE_OPTIONS}` }
+        : {}),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (proc.exitCode !== null)
+      throw new Error(`${kind} exited with ${proc.exitCode} before answering`);
+    const answered = await fetch(`${url}/health`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (answered) break;
+    await sleep(5);
+  }
+  return { proc, url, listeningMs: performance.now() - spawnedAt, spawnedAt };
+}
+
+export async function stop(started: Started): Promise<void> {
+  if (started.proc.exitCode !== null || started.proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => started.proc.once('exit', resolve));
+  started.proc.kill('SIGTERM');
+  await exited;
+}
+
+export interface Load {
+  rps: number;
+  p99: number;
+}
+
+/** autocannon for `duration` seconds; any non-2xx answer fails the run (a bench of errors is no bench). */
+export async function load(
+  url: string,
+  duration: number,
+  headers: Record<string, string> = {},
+): Promise<Load> {
+  const result = await autocannon({ url, connections: 32, duration, pipelining: 1, headers });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+/** Resident set size of a process, in MB (from /proc). */
+export function rssMb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs the CLI (db:setup, apikey:create) against the bench database; returns its stdout. */
+export function cli(args: string[]): string {
+  return execFileSync(process.execPath, [CLI_MAIN, ...args], {
+    env: {
+      PATH: process.env.PATH,
+      ...PRODUCTION_ENV,
+      LOG_TO_FILES: 'false',
+      LOG_LEVEL: 'warn',
+      LOG_DIR: tmpdir(),
+    },
+    encoding: 'utf8',
+  });
+}
