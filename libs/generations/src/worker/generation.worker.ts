@@ -85,7 +85,6 @@ export class GenerationWorker implements OnApplicationBootstrap {
         record('skipped');
         return;
       }
-      await job.progress(10);
       const maxAttempts = job.opts.attempts ?? 1;
       try {
         const output = await this.provider.generate(
