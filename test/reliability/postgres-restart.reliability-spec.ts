@@ -1,6 +1,16 @@
 import { PrivatePostgres } from '../support/private-postgres';
 import { CLI_MAIN, runToExit, sleep, startApi, startWorker } from '../support/processes';
-import { Load, createKey, isAlive, reliabilityEnv, send, summary, waitFor } from './support';
+import {
+  Load,
+  createKey,
+  isAlive,
+  reliabilityEnv,
+  send,
+  summary,
+  waitFor,
+  idOf,
+  postGeneration,
+} from './support';
 
 describe('PostgreSQL restarted under load (a private cluster)', () => {
   it('answers 503 while it is down and recovers fully, with the pool intact', async () => {
@@ -17,17 +27,9 @@ describe('PostgreSQL restarted under load (a private cluster)', () => {
       const pids = [api.proc.pid, worker.proc.pid];
       const auth = { Authorization: `Bearer ${key}` };
       try {
-        const created = await send(
-          `${api.url}/api/v1/generations`,
-          {
-            method: 'POST',
-            headers: { ...auth, 'Content-Type': 'application/json' },
-            body: '{"prompt":"p"}',
-          },
-          true,
-        );
+        const created = await postGeneration(api.url, key);
         expect(created.status).toBe(202);
-        const read = `${api.url}/api/v1/generations/${(JSON.parse(created.body as string) as { id: string }).id}`;
+        const read = `${api.url}/api/v1/generations/${idOf(created)}`;
         const load = new Load(6, (user) =>
           send(user % 3 === 2 ? `${api.url}/health/ready` : read, { headers: auth }),
         );

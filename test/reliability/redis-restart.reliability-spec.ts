@@ -1,7 +1,17 @@
 import { readLog } from '../support/log-files';
 import { PrivateRedis } from '../support/private-redis';
 import { sleep, startApi, startWorker } from '../support/processes';
-import { Load, createKey, isAlive, reliabilityEnv, send, summary, waitFor } from './support';
+import {
+  Load,
+  createKey,
+  isAlive,
+  reliabilityEnv,
+  send,
+  summary,
+  waitFor,
+  idOf,
+  postGeneration,
+} from './support';
 
 describe('Redis restarted under load (a private redis-server)', () => {
   it('serves routes that do not need the queue throughout, and limits and jobs come back', async () => {
@@ -11,16 +21,7 @@ describe('Redis restarted under load (a private redis-server)', () => {
     const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     const pids = [api.proc.pid, worker.proc.pid];
     const auth = { Authorization: `Bearer ${key}` };
-    const post = () =>
-      send(
-        `${api.url}/api/v1/generations`,
-        {
-          method: 'POST',
-          headers: { ...auth, 'Content-Type': 'application/json' },
-          body: '{"prompt":"p"}',
-        },
-        true,
-      );
+    const post = () => postGeneration(api.url, key);
     const generationStatus = async (id: string): Promise<string> =>
       (
         JSON.parse(
@@ -32,7 +33,7 @@ describe('Redis restarted under load (a private redis-server)', () => {
     try {
       const created = await post();
       expect(created.status).toBe(202);
-      const id = (JSON.parse(created.body as string) as { id: string }).id;
+      const id = idOf(created);
       await waitFor(
         async () => (await generationStatus(id)) === 'succeeded',
         15000,
@@ -60,7 +61,7 @@ describe('Redis restarted under load (a private redis-server)', () => {
       expect(limited.headers.get('ratelimit')).toMatch(/^"default";r=\d+;t=\d+$/);
       // the worker runs jobs again
       const after = await post();
-      const afterId = (JSON.parse(after.body as string) as { id: string }).id;
+      const afterId = idOf(after);
       await waitFor(
         async () => (await generationStatus(afterId)) === 'succeeded',
         20000,

@@ -4,6 +4,8 @@ import {
   Outcome,
   createKey,
   flushRedis,
+  idOf,
+  postGeneration,
   reliabilityEnv,
   send,
   summary,
@@ -24,17 +26,9 @@ describe('rolling restart under steady load', () => {
     const replicas: Api[] = await Promise.all([startApi(env), startApi(env)]);
     const ready = new Set<Api>(replicas);
     const auth = { headers: { Authorization: `Bearer ${key}` } };
-    const created = await send(
-      `${replicas[0].url}/api/v1/generations`,
-      {
-        method: 'POST',
-        headers: { ...auth.headers, 'Content-Type': 'application/json' },
-        body: '{"prompt":"read me"}',
-      },
-      true,
-    );
+    const created = await postGeneration(replicas[0].url, key, 'read me');
     expect(created.status).toBe(202);
-    const path = `/api/v1/generations/${(JSON.parse(created.body as string) as { id: string }).id}`;
+    const path = `/api/v1/generations/${idOf(created)}`;
 
     // the balancer's readiness probe, every 100 ms
     let probing = true;

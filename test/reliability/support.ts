@@ -101,6 +101,29 @@ export async function send(
   }
 }
 
+/** POST /api/v1/generations as the key's owner; the outcome keeps its body. */
+export function postGeneration(
+  apiUrl: string,
+  key: string,
+  prompt = 'p',
+  headers: Record<string, string> = {},
+): Promise<Outcome> {
+  return send(
+    `${apiUrl}/api/v1/generations`,
+    {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ prompt }),
+    },
+    true,
+  );
+}
+
+/** The id of the generation a POST created. */
+export function idOf(outcome: Outcome): string {
+  return (JSON.parse(outcome.body as string) as { id: string }).id;
+}
+
 /** Resident set size in MB of a running process. */
 export function rssMb(proc: RunningProcess): number {
   const status = readFileSync(`/proc/${proc.proc.pid}/status`, 'utf8');

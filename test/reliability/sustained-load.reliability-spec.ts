@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readLog } from '../support/log-files';
 import { sleep, startApi, startWorker } from '../support/processes';
-import { Load, createKey, flushRedis, reliabilityEnv, rssMb, send, summary } from './support';
+import {
+  Load,
+  createKey,
+  flushRedis,
+  reliabilityEnv,
+  rssMb,
+  send,
+  summary,
+  idOf,
+  postGeneration,
+} from './support';
 
 const SECONDS = 60;
 
@@ -19,16 +29,8 @@ describe('sustained load for a minute', () => {
     const auth = { Authorization: `Bearer ${key}` };
     const sent = new Set<string>();
     try {
-      const created = await send(
-        `${api.url}/api/v1/generations`,
-        {
-          method: 'POST',
-          headers: { ...auth, 'Content-Type': 'application/json' },
-          body: '{"prompt":"p"}',
-        },
-        true,
-      );
-      const read = `/api/v1/generations/${(JSON.parse(created.body as string) as { id: string }).id}`;
+      const created = await postGeneration(api.url, key);
+      const read = `/api/v1/generations/${idOf(created)}`;
       let count = 0;
       const load = new Load(8, () => {
         count += 1;
@@ -36,11 +38,7 @@ describe('sustained load for a minute', () => {
         sent.add(requestId);
         const headers = { ...auth, 'X-Request-Id': requestId };
         if (count % 10 === 0)
-          return send(`${api.url}/api/v1/generations`, {
-            method: 'POST',
-            headers: { ...headers, 'Content-Type': 'application/json' },
-            body: JSON.stringify({ prompt: `sustained ${count}` }),
-          });
+          return postGeneration(api.url, key, `sustained ${count}`, { 'X-Request-Id': requestId });
         return send(`${api.url}${count % 3 === 0 ? '/api/v1/me' : read}`, { headers });
       });
       const samples: { at: number; rss: number }[] = [];

@@ -1,6 +1,12 @@
 import { Client } from 'pg';
 import { sleep, startApi, startWorker } from '../support/processes';
-import { RELIABILITY_DATABASE_URL, createKey, reliabilityEnv, send, waitFor } from './support';
+import {
+  RELIABILITY_DATABASE_URL,
+  createKey,
+  postGeneration,
+  reliabilityEnv,
+  waitFor,
+} from './support';
 
 const JOBS = 50;
 
@@ -27,17 +33,7 @@ describe('worker SIGKILLed with 50 jobs in flight', () => {
     };
     try {
       const responses = await Promise.all(
-        Array.from({ length: JOBS }, (_, index) =>
-          send(
-            `${api.url}/api/v1/generations`,
-            {
-              method: 'POST',
-              headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-              body: JSON.stringify({ prompt: `job ${index}` }),
-            },
-            true,
-          ),
-        ),
+        Array.from({ length: JOBS }, (_, index) => postGeneration(api.url, key, `job ${index}`)),
       );
       expect(responses.map((response) => response.status)).toEqual(Array(JOBS).fill(202));
       await waitFor(

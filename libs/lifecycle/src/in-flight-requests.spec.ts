@@ -2,12 +2,14 @@ import type { NextFunction, Request, Response } from 'express';
 import { InFlightRequests } from './in-flight-requests';
 
 function response(): Response & { ended: number } {
-  const res = { ended: 0 } as Response & { ended: number };
-  res.end = (() => {
-    res.ended += 1;
-    return res;
-  }) as Response['end'];
-  return res;
+  const res = {
+    ended: 0,
+    end() {
+      res.ended += 1;
+      return res;
+    },
+  };
+  return res as unknown as Response & { ended: number };
 }
 
 describe('InFlightRequests', () => {

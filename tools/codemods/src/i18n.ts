@@ -312,21 +312,19 @@ function messageLiterals(sourceFile: ts.SourceFile): MessageLiteral[] {
 /** `new XxxException(…)`, `new Error(…)`, `AppException.notFound(…)`, `logger.warn(…)`, `console.log(…)`. */
 function isMessageCall(node: ts.NewExpression | ts.CallExpression): boolean {
   const callee = node.expression;
-  const name = ts.isIdentifier(callee)
-    ? callee.text
-    : ts.isPropertyAccessExpression(callee)
-      ? callee.name.text
-      : '';
+  const name = lastName(callee);
   if (/(Exception|Error)$/.test(name)) return true;
   if (ts.isPropertyAccessExpression(callee)) {
-    const receiver = callee.expression;
-    const receiverName = ts.isIdentifier(receiver)
-      ? receiver.text
-      : ts.isPropertyAccessExpression(receiver)
-        ? receiver.name.text
-        : '';
+    const receiverName = lastName(callee.expression);
     if (/(Exception|Error)$/.test(receiverName)) return true;
     if (LOG_METHODS.has(name) && /log|console/i.test(receiverName)) return true;
   }
   return false;
+}
+
+/** `logger` for `logger`, `warn` for `this.logger.warn`; '' for anything else. */
+function lastName(node: ts.Expression): string {
+  if (ts.isIdentifier(node)) return node.text;
+  if (ts.isPropertyAccessExpression(node)) return node.name.text;
+  return '';
 }
