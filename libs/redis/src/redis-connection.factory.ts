@@ -76,6 +76,26 @@ export function createRedisConnection(
   return client;
 }
 
+/**
+ * Resolves once `client` can take commands. A command client has no offline queue (requests
+ * must not wait on Redis), so a short-lived process that talks to Redis right after start-up —
+ * the CLI — waits here first instead of failing with "Stream isn't writeable".
+ */
+export async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`Error connecting to Redis: not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
 /** Warns when Redis may evict keys: Bull's jobs would silently disappear (needs noeviction). */
 export async function checkEvictionPolicy(
   client: Redis,

@@ -2,12 +2,17 @@ import 'reflect-metadata';
 import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
 import { closeLoggers, getLogger, securityEvent } from '@app/logging';
+import { REDIS_CLIENT, waitUntilReady } from '@app/redis';
 import { ApiKeyService, BanList, USER_ID_PATTERN, normalizeIp } from '@app/security';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type Redis from 'ioredis';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { CliModule } from './cli.module';
+
+/** How long a command that needs Redis waits for the connection before giving up. */
+const REDIS_READY_TIMEOUT_MS = 10000;
 
 /** A mistake in the command line: one line on stderr, exit 2. */
 class UsageError extends Error {}
@@ -129,6 +134,7 @@ const COMMANDS: Record<string, Command> = {
     }
     const ip = normalizeIp(target);
     return withContext(async (app) => {
+      await waitUntilReady(app.get<Redis>(REDIS_CLIENT), REDIS_READY_TIMEOUT_MS);
       const lifted = await app.get(BanList).unban(ip);
       securityEvent('ip_unbanned', { ip, wasBanned: lifted }, `unbanned ${ip}`);
       process.stdout.write(
