@@ -16,7 +16,6 @@ import { DatabaseHealthIndicator } from '../indicators/database.indicator';
 import { GenerationsQueueHealthIndicator } from '../indicators/queue.indicator';
 import { RedisHealthIndicator } from '../indicators/redis.indicator';
 import { WorkersHealthIndicator } from '../indicators/workers.indicator';
-import { withTimeout } from '../utils/with-timeout';
 import { RouteResult, WorkerHealthServer } from '../worker-health.server';
 
 const logger = getLogger('Metrics');
@@ -82,16 +81,9 @@ export class HealthMetrics implements OnModuleInit {
     const workers = this.workers;
     if (workers) {
       workersOnline.sampleWith(async () => {
-        try {
-          const online = await withTimeout(
-            workers.online(),
-            this.config.health.checkTimeoutMs,
-            'worker heartbeats',
-          );
-          workersOnline.gauge.set(online.length);
-        } catch {
-          workersOnline.gauge.reset();
-        }
+        const [details] = Object.values(await workers.check());
+        if (typeof details.online === 'number') workersOnline.gauge.set(details.online);
+        else workersOnline.gauge.reset();
       });
     }
   }
