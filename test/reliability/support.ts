@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
-import { CLI_MAIN, RunningProcess, runToExit, sleep } from '../support/processes';
+import { createApiKey } from '../support/api-keys';
+import { RunningProcess, sleep } from '../support/processes';
 import { testEnv } from '../support/test-env';
 
 import { RELIABILITY_DATABASE_URL, RELIABILITY_REDIS_URL } from './reliability-env';
@@ -27,10 +28,8 @@ export async function flushRedis(url: string): Promise<void> {
   await redis.quit();
 }
 
-export async function createKey(env: NodeJS.ProcessEnv, user = 'reliability'): Promise<string> {
-  const result = await runToExit(CLI_MAIN, ['apikey:create', '--user', user], env);
-  if (result.code !== 0) throw new Error(`apikey:create failed: ${result.stderr}`);
-  return result.stdout.trimEnd().split('\n').pop() as string;
+export function createKey(env: NodeJS.ProcessEnv, user = 'reliability'): Promise<string> {
+  return createApiKey(env, '--user', user);
 }
 
 export interface Outcome {

@@ -1,3 +1,4 @@
+import { createApiKey } from '../../../test/support/api-keys';
 import type { GenerationView } from '@app/generations';
 import Queue from 'bull';
 import Redis from 'ioredis';
@@ -6,14 +7,7 @@ import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { logFiles } from '../../../test/support/log-files';
 import { PrivateRedis } from '../../../test/support/private-redis';
-import {
-  CLI_MAIN,
-  RunningProcess,
-  runToExit,
-  sleep,
-  startApi,
-  startWorker,
-} from '../../../test/support/processes';
+import { RunningProcess, sleep, startApi, startWorker } from '../../../test/support/processes';
 import { TEST_DATABASE_URL, testEnv } from '../../../test/support/test-env';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,10 +25,8 @@ async function flush(url: string): Promise<void> {
   await redis.quit();
 }
 
-async function createKey(user: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const result = await runToExit(CLI_MAIN, ['apikey:create', '--user', user], env);
-  expect(result.code).toBe(0);
-  return result.stdout.trimEnd().split('\n').pop() as string;
+function createKey(user: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return createApiKey(env, '--user', user);
 }
 
 function client(api: Api, key: string) {

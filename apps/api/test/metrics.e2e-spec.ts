@@ -1,3 +1,4 @@
+import { createApiKey } from '../../../test/support/api-keys';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,10 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { readLog } from '../../../test/support/log-files';
 import { Sample, parseMetrics, valueOf } from '../../../test/support/prometheus';
 import {
-  CLI_MAIN,
   ROOT,
   RunningProcess,
-  runToExit,
   sleep,
   startApi,
   startProbeApi,
@@ -91,9 +90,7 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
       WORKER_HEARTBEAT_SECONDS: '1',
     });
     [api, worker] = await Promise.all([startProbeApi(env), startWorker(env)]);
-    const created = await runToExit(CLI_MAIN, ['apikey:create', '--user', 'metrics-user'], env);
-    expect(created.code).toBe(0);
-    apiKey = created.stdout.trimEnd().split('\n').pop() as string;
+    apiKey = await createApiKey(env, '--user', 'metrics-user');
   });
   afterAll(async () => {
     await Promise.all([api?.stop(), worker?.stop()]);
