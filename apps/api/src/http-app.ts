@@ -1,7 +1,7 @@
 import { AppConfig } from '@app/config';
 import { InFlightRequests, ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
-import { RouteTemplates, httpMetrics } from '@app/metrics';
+import { MetricsService, RouteTemplates } from '@app/metrics';
 import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -15,7 +15,8 @@ import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
 
 /**
  * Builds the api exactly as production runs it (main.ts and the e2e tests share this). Order
- * matters: HTTP metrics first (they time and count everything), the request context (every response has a request id and an access line), then
+ * matters: HTTP metrics first (they time and count everything), the in-flight count, the
+ * request context (every response has a request id and an access line), then
  * security headers (on every response), bans and the rate limit (before any work is done for a
  * client), CORS, and the JSON parser last (Nest's own is off).
  */
@@ -23,7 +24,7 @@ export async function createApiApp(
   config: AppConfig,
   extraImports: ModuleImport[] = [],
 ): Promise<NestExpressApplication> {
-  const root = extraImports.length > 0 ? withImports(ApiModule, extraImports) : ApiModule;
+  const root = withImports(ApiModule.forRoot(config), extraImports);
   const app = await NestFactory.create<NestExpressApplication>(root, {
     bodyParser: false,
     bufferLogs: true,
@@ -34,11 +35,9 @@ export async function createApiApp(
   app.disable('x-powered-by');
   // Every answer is Cache-Control: no-store; hashing each body for an ETag would be wasted work
   app.set('etag', false);
-  if (config.metrics.enabled) {
-    const express = app.getHttpAdapter().getInstance() as Express;
-    const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
-    app.use(httpMetrics(routes));
-  }
+  const express = app.getHttpAdapter().getInstance() as Express;
+  const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
+  app.use(app.get(MetricsService).httpMiddleware(routes));
   app.use(app.get(InFlightRequests).track);
   app.use(requestContextMiddleware({ clientIp }));
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
@@ -65,8 +64,8 @@ export async function createApiApp(
 type ModuleImport = NonNullable<ModuleMetadata['imports']>[number];
 
 /** The api plus more modules (the e2e tests add test-only routes this way; the app never does). */
-function withImports(base: Type, imports: ModuleImport[]): Type {
+function withImports(base: ModuleImport, imports: ModuleImport[]): Type {
   @Module({ imports: [base, ...imports] })
-  class ApiWithExtras {}
-  return ApiWithExtras;
+  class Api {}
+  return Api;
 }

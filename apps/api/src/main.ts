@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { assertDatabaseAvailable } from '@app/database';
 import { enableGracefulShutdown, failStartup, startProcess } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
+import { DASHBOARD_PATH, dashboardEnabled } from './dashboard/bull-board';
 import { createApiApp } from './http-app';
 
 async function bootstrap(): Promise<void> {
@@ -17,8 +18,7 @@ async function bootstrap(): Promise<void> {
     const logger = getLogger('Bootstrap');
     logger.info({ url, environment: config.environment }, `api listening on ${url}`);
     const docs = config.http.docsEnabled ? ` | docs ${url}/api/docs` : '';
-    const board =
-      config.bullBoard.username || !config.isProduction ? ` | Bull Board ${url}/admin/queues` : '';
+    const board = dashboardEnabled(config) ? ` | Bull Board ${url}${DASHBOARD_PATH}` : '';
     logger.info(
       `API ${url}/api/v1${docs}${board} | health ${url}/health | readiness ${url}/health/ready`,
     );

@@ -24,7 +24,7 @@ const deployment = (name: string): Doc => {
 const config = byKind('ConfigMap')[0].data as Record<string, string>;
 
 describe('Kubernetes manifests (config/kubernetes)', () => {
-  it('has every piece SPEC §10 lists', () => {
+  it('has every deployment piece the operations guide lists', () => {
     const kinds = docs.map((doc) => doc.kind).sort();
     for (const kind of [
       'ConfigMap',

@@ -96,7 +96,7 @@ describe('db:setup', () => {
     await target.connect();
     const applied = await target.query('SELECT name FROM migrations ORDER BY id');
     await target.end();
-    const { MIGRATIONS } = await import('../../../libs/database/src/migrations');
+    const { MIGRATIONS } = await import('../src/database/migrations');
     expect(applied.rows.map((row: { name: string }) => row.name)).toEqual(
       MIGRATIONS.map((migration) => migration.name),
     );

@@ -8,7 +8,7 @@ async function bootstrap(): Promise<void> {
   const config = startProcess('worker');
   try {
     await assertDatabaseAvailable(config.database.url);
-    const app = await createWorkerApp();
+    const app = await createWorkerApp(config);
     enableGracefulShutdown(app, config.shutdown);
     await app.init();
     getLogger('Bootstrap').info(

@@ -1,3 +1,4 @@
+import { AppConfig } from '@app/config';
 import { NestPinoLogger } from '@app/logging';
 import { INestApplicationContext, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,19 +11,19 @@ type ModuleImport = NonNullable<ModuleMetadata['imports']>[number];
  * tests may add test-only queues and processors, the app never does.
  */
 export async function createWorkerApp(
+  config: AppConfig,
   extraImports: ModuleImport[] = [],
 ): Promise<INestApplicationContext> {
-  const root = extraImports.length > 0 ? withImports(WorkerModule, extraImports) : WorkerModule;
-  const app = await NestFactory.createApplicationContext(root, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.createApplicationContext(
+    withImports(WorkerModule.forRoot(config), extraImports),
+    { bufferLogs: true, abortOnError: false },
+  );
   app.useLogger(app.get(NestPinoLogger));
   return app;
 }
 
-function withImports(base: Type, imports: ModuleImport[]): Type {
+function withImports(base: ModuleImport, imports: ModuleImport[]): Type {
   @Module({ imports: [base, ...imports] })
-  class WorkerWithExtras {}
-  return WorkerWithExtras;
+  class Worker {}
+  return Worker;
 }

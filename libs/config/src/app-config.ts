@@ -1,5 +1,13 @@
-import { Environment, EnvironmentVariables, LogLevel } from './environment-variables';
+import {
+  Environment,
+  EnvironmentVariables,
+  GenAiProviderName,
+  LogLevel,
+} from './environment-variables';
 import { splitList } from './validators';
+
+/** The platform's processes; each entry point declares which it is, once (`startProcess`). */
+export type ServiceName = 'api' | 'worker' | 'cli';
 
 export type TrustProxySetting = false | number | string[];
 
@@ -8,6 +16,8 @@ export type TrustProxySetting = false | number | string[];
  * nothing outside this lib reads `process.env`.
  */
 export abstract class AppConfig {
+  /** Which process this configuration was loaded for: log folder, metrics label. */
+  abstract readonly service: ServiceName;
   abstract readonly environment: Environment;
   abstract readonly isProduction: boolean;
   abstract readonly http: {
@@ -60,7 +70,7 @@ export abstract class AppConfig {
     memoryRssThresholdMb: number;
   };
   abstract readonly genai: {
-    provider: 'local' | 'openai';
+    provider: GenAiProviderName;
     localDelayMs: number;
     openai: { baseUrl: string; apiKey?: string; model: string; timeoutMs: number };
   };
@@ -74,8 +84,9 @@ function parseTrustProxy(value: string | undefined): TrustProxySetting {
   return splitList(value);
 }
 
-export function toAppConfig(env: EnvironmentVariables): AppConfig {
+export function toAppConfig(env: EnvironmentVariables, service: ServiceName): AppConfig {
   return Object.freeze({
+    service,
     environment: env.ENVIRONMENT,
     isProduction: env.ENVIRONMENT === 'production',
     http: {

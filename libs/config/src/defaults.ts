@@ -1,6 +1,6 @@
 import { Environment } from './environment-variables';
 
-/** Defaults that do not depend on the environment (SPEC §3). */
+/** Defaults that do not depend on the environment. */
 export const DEFAULTS: Record<string, string> = {
   PORT: '3000',
   WORKER_HEALTH_PORT: '3001',

@@ -24,6 +24,9 @@ import {
 
 export const ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+/** The generation providers GENAI_PROVIDER can name; the generations lib maps each to its code. */
+export const GENAI_PROVIDER_NAMES = ['local', 'openai'] as const;
+export type GenAiProviderName = (typeof GENAI_PROVIDER_NAMES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -241,8 +244,8 @@ export class EnvironmentVariables {
   @Min(16, mustBe('a whole number of megabytes, at least 16'))
   HEALTH_MEMORY_RSS_THRESHOLD_MB: number;
 
-  @IsIn(['local', 'openai'], mustBe('local or openai'))
-  GENAI_PROVIDER: 'local' | 'openai';
+  @IsIn(GENAI_PROVIDER_NAMES, mustBe(GENAI_PROVIDER_NAMES.join(' or ')))
+  GENAI_PROVIDER: GenAiProviderName;
 
   @int()
   @IsInt(mustBe('a whole number of milliseconds, at least 0'))

@@ -1,8 +1,6 @@
-export * from './app-config';
-export * from './config.module';
-export * from './config-validation.error';
-export * from './environment-variables';
-export * from './load-config';
-export * from './load-config-or-exit';
-export { isAddressOrCidr, splitList } from './validators';
-export * from './app-version';
+export { AppConfig } from './app-config';
+export type { ServiceName } from './app-config';
+export { appVersion } from './app-version';
+export { ConfigModule } from './config.module';
+export type { GenAiProviderName, LogLevel } from './environment-variables';
+export { loadConfigOrExit } from './load-config-or-exit';

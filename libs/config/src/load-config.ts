@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
-import { AppConfig, toAppConfig } from './app-config';
+import { AppConfig, ServiceName, toAppConfig } from './app-config';
 import { ConfigValidationError } from './config-validation.error';
 import { DEFAULTS, ENVIRONMENT_DEFAULTS, KNOWN_VARIABLES, KEEPS_EMPTY_VALUE } from './defaults';
 import { ENVIRONMENTS, Environment, EnvironmentVariables } from './environment-variables';
@@ -13,6 +13,8 @@ type RawEnvironment = Record<string, string | undefined>;
 export interface LoadConfigOptions {
   /** Where to look for `.env`; the working directory by default. */
   envFilePath?: string;
+  /** The process the configuration is for; operator commands (`cli`) when not said. */
+  service?: ServiceName;
 }
 
 /**
@@ -36,7 +38,7 @@ export function loadConfig(
   problems.push(...crossFieldProblems(instance));
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
-  return toAppConfig(instance);
+  return toAppConfig(instance, options.service ?? 'cli');
 }
 
 function withDotenv(env: RawEnvironment, path: string, problems: string[]): RawEnvironment {

@@ -1,23 +1,33 @@
 import { AppConfig } from '@app/config';
-import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
-import { MIGRATIONS } from './migrations';
+import type { DataSourceOptions, MigrationInterface } from 'typeorm';
 import { TypeOrmPinoLogger } from './typeorm-pino.logger';
 
 /** Milliseconds to wait for a pooled connection before the request fails (no endless queue). */
 const CONNECTION_TIMEOUT_MS = 5000;
 
 /**
- * The single description of how the platform talks to PostgreSQL: used by both apps, the CLI
- * and TypeORM's migration commands. Entities and migrations are imported explicitly, so the
- * build never depends on file globs; `synchronize` is never on.
+ * The tables' entities and the migrations that create them, listed by the process that runs
+ * migrations (the apps' modules register their own entities instead). Imported explicitly, so
+ * the build never depends on file globs.
  */
-export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
+export interface DatabaseSchema {
+  entities: Array<new (...args: never[]) => unknown>;
+  migrations: Array<new () => MigrationInterface>;
+}
+
+/**
+ * The single description of how the platform talks to PostgreSQL: used by both apps, the CLI
+ * and TypeORM's migration commands; `synchronize` is never on.
+ */
+export function buildDataSourceOptions(
+  config: AppConfig,
+  schema: DatabaseSchema = { entities: [], migrations: [] },
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: config.database.url,
-    entities: ENTITIES,
-    migrations: MIGRATIONS,
+    entities: schema.entities,
+    migrations: schema.migrations,
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,

@@ -3,13 +3,13 @@ import { getLogger } from '@app/logging';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { assertDatabaseAvailable } from './database-availability';
-import { buildDataSourceOptions } from './database-options';
+import { DatabaseSchema, buildDataSourceOptions } from './database-options';
 import { describeDatabaseUrl, maintenanceUrl } from './database-target';
 
 const logger = getLogger('DatabaseSetup');
 
 /** Creates the database named in DATABASE_URL when it does not exist yet. */
-export async function ensureDatabaseExists(url: string): Promise<boolean> {
+async function ensureDatabaseExists(url: string): Promise<boolean> {
   const { database } = describeDatabaseUrl(url);
   await assertDatabaseAvailable(maintenanceUrl(url));
   const client = new Client({ connectionString: maintenanceUrl(url) });
@@ -30,8 +30,8 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
 }
 
 /** Runs every pending migration, each in its own transaction. Returns the names it ran. */
-export async function runPendingMigrations(config: AppConfig): Promise<string[]> {
-  const dataSource = new DataSource(buildDataSourceOptions(config));
+async function runPendingMigrations(config: AppConfig, schema: DatabaseSchema): Promise<string[]> {
+  const dataSource = new DataSource(buildDataSourceOptions(config, schema));
   await dataSource.initialize();
   try {
     const ran = await dataSource.runMigrations({ transaction: 'each' });
@@ -42,12 +42,12 @@ export async function runPendingMigrations(config: AppConfig): Promise<string[]>
 }
 
 /** `db:setup`: the database exists and is migrated afterwards; safe to run any number of times. */
-export async function setupDatabase(config: AppConfig): Promise<void> {
+export async function setupDatabase(config: AppConfig, schema: DatabaseSchema): Promise<void> {
   const { database } = describeDatabaseUrl(config.database.url);
   if (await ensureDatabaseExists(config.database.url)) {
     logger.info({ database }, `created database ${database}`);
   }
-  const ran = await runPendingMigrations(config);
+  const ran = await runPendingMigrations(config, schema);
   logger.info(
     { database, migrations: ran },
     `database ${database} is up to date (${ran.length} migrations applied now)`,

@@ -4,8 +4,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { buildDataSourceOptions } from './database-options';
 
 /**
- * TypeORM on the pg pool sized by DB_POOL_MAX. Start-up has already proved PostgreSQL answers
- * (assertDatabaseAvailable), so TypeORM is not left to retry with stack traces.
+ * TypeORM on the pg pool sized by DB_POOL_MAX. Each feature module registers its own entities
+ * (`TypeOrmModule.forFeature`), which `autoLoadEntities` collects. Start-up has already proved
+ * PostgreSQL answers (assertDatabaseAvailable), so TypeORM is not left to retry with stack traces.
  */
 @Global()
 @Module({
@@ -14,6 +15,7 @@ import { buildDataSourceOptions } from './database-options';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         ...buildDataSourceOptions(config),
+        autoLoadEntities: true,
         retryAttempts: 0,
       }),
     }),

@@ -1,6 +1,5 @@
-export * from './database-availability';
-export * from './database-options';
-export * from './database-setup';
-export * from './database-target';
-export * from './database.module';
-export * from './entities';
+export { DatabaseUnavailableError, assertDatabaseAvailable } from './database-availability';
+export { buildDataSourceOptions } from './database-options';
+export type { DatabaseSchema } from './database-options';
+export { setupDatabase } from './database-setup';
+export { DatabaseModule } from './database.module';

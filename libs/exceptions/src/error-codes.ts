@@ -1,4 +1,4 @@
-/** The fixed catalogue of `code` values an error body can carry (SPEC §5). */
+/** The fixed catalogue of `code` values an error body can carry (documented in the OpenAPI document). */
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'INVALID_JSON',

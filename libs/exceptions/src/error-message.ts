@@ -1,6 +1,6 @@
 /**
- * The one form of user-facing messages: `Error <action>: <details>` (the guide's
- * `f"Error <action>: {error_details}"`), e.g. `errorMessage('creating generation', 'prompt is empty')`.
+ * The one form of user-facing messages, `Error <action>: <details>`, so that every error reads
+ * the same way in every client, e.g. `errorMessage('creating generation', 'prompt is empty')`.
  */
 export function errorMessage(action: string, details: string): string {
   return `Error ${action}: ${details}`;

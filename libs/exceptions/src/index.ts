@@ -1,8 +1,8 @@
-export * from './app.exception';
-export * from './classify-error';
-export * from './error-codes';
-export * from './error-message';
-export * from './exceptions.module';
-export * from './problem-details.filter';
-export * from './process-error-handlers';
-export * from './validation';
+export { AppException } from './app.exception';
+export { classifyError } from './classify-error';
+export type { ClassifiedError } from './classify-error';
+export { ERROR_CODES } from './error-codes';
+export { defaultDetailFor, errorMessage } from './error-message';
+export { ExceptionsModule } from './exceptions.module';
+export { PROBLEM_CONTENT_TYPE, problemDetails } from './problem-details';
+export { installProcessErrorHandlers } from './process-error-handlers';

@@ -1,12 +1,20 @@
+import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
+import { withTimeout } from '@app/lifecycle';
 import { getLogger, withLogContext } from '@app/logging';
-import { GENERATIONS_QUEUE } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bull';
+import type { JobOptions, Queue } from 'bull';
 
-/** How long a POST waits for Redis before answering 503. */
+/** The queue generations travel through, from the api to the worker. */
+export const GENERATIONS_QUEUE = 'generations';
+/** The daily deletion of finished generations past GENERATION_RETENTION_DAYS. */
+export const GENERATION_RETENTION_QUEUE = 'generations-retention';
+
+/** How long a producer waits for Redis before answering 503. */
 export const ENQUEUE_TIMEOUT_MS = 3000;
+/** Bull's own timeout sits this far past JOB_TIMEOUT_MS (see `jobOptions`). */
+const BULL_TIMEOUT_MARGIN_MS = 5000;
 
 export interface GenerationJobData {
   generationId: string;
@@ -15,26 +23,39 @@ export interface GenerationJobData {
 const logger = getLogger('GenerationQueue');
 
 /**
- * Puts generations on the queue: the job id is the generation id (queueing twice is harmless),
- * and the producer's request id and user travel with the job for the worker's log lines.
+ * The one producer of generation jobs, for the api and the worker's reconciler alike: the job
+ * id is the generation id (queueing twice is harmless), the retry policy is QUEUE_ATTEMPTS with
+ * exponential backoff, the wait for Redis is bounded, and the producer's request id and user
+ * travel with the job for the worker's log lines.
  */
 @Injectable()
 export class GenerationQueue {
-  constructor(@InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>) {}
+  private readonly jobOptions: JobOptions;
 
+  constructor(
+    @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
+    config: AppConfig,
+  ) {
+    this.jobOptions = {
+      attempts: config.queue.attempts,
+      backoff: { type: 'exponential', delay: config.queue.backoffMs },
+      // The attempt's own deadline is JOB_TIMEOUT_MS; Bull's timeout is only the outer net that
+      // frees the worker's slot if something other than the provider (a hung query) never returns.
+      timeout: config.queue.jobTimeoutMs + BULL_TIMEOUT_MARGIN_MS,
+    };
+  }
+
+  /** Queues a generation; an AppException 503 when Redis does not take it in time. */
   async enqueue(generationId: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error('queue did not answer in time')),
-        ENQUEUE_TIMEOUT_MS,
-      );
-    });
     try {
-      await Promise.race([
-        this.queue.add(withLogContext({ generationId }), { jobId: generationId }),
-        timeout,
-      ]);
+      await withTimeout(
+        this.queue.add(withLogContext({ generationId }), {
+          ...this.jobOptions,
+          jobId: generationId,
+        }),
+        ENQUEUE_TIMEOUT_MS,
+        'the queue',
+      );
     } catch (error) {
       logger.error({ err: error, generationId }, 'Error queueing generation');
       throw new AppException(
@@ -42,9 +63,12 @@ export class GenerationQueue {
         errorMessage('queueing generation', 'the queue is unavailable; retry later'),
         { cause: error },
       );
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** Whether the generation has a job in Redis, in any state. */
+  async hasJob(generationId: string): Promise<boolean> {
+    return (await this.queue.getJob(generationId)) !== null;
   }
 
   /** Best effort: a cancelled generation's waiting job is removed (the worker skips it anyway). */

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const GENERATION_STATUSES = [
   'queued',
@@ -10,15 +10,24 @@ export const GENERATION_STATUSES = [
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 export const FINISHED_STATUSES: GenerationStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** One generation request and its outcome; the queue's job id is this record's id. */
+/**
+ * One generation request and its outcome; the queue's job id is this record's id. The
+ * decorators declare what the migrations create (a schema diff finds nothing to change); the
+ * table is read and written by `GenerationStore` only.
+ */
 @Entity('generations')
+@Check(
+  'CHK_generations_status',
+  `"status" IN (${GENERATION_STATUSES.map((status) => `'${status}'`).join(', ')})`,
+)
+@Index('IDX_generations_status_completed', ['status', 'completedAt'])
 @Index('IDX_generations_owner_created', ['ownerId', 'createdAt', 'id'])
 @Index('UQ_generations_owner_idempotency', ['ownerId', 'idempotencyKey'], {
   unique: true,
   where: '"idempotency_key" IS NOT NULL',
 })
 export class Generation {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_generations' })
   id: string;
 
   @Column({ name: 'owner_id', type: 'varchar', length: 128 })

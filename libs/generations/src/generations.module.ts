@@ -1,40 +1,21 @@
-import { AppConfig } from '@app/config';
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { QueueModule } from '@app/queue';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Generation } from './generation.entity';
-import { GenerationQueue } from './generation-queue';
+import { GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE, GenerationQueue } from './generation-queue';
+import { GenerationStore } from './generation.store';
 import { GenerationsService } from './generations.service';
-import { GenAiProvider } from './providers/genai-provider';
-import { LocalProvider } from './providers/local.provider';
-import { OpenAiProvider } from './providers/openai.provider';
-import { GenerationWorker } from './worker/generation.worker';
 
-/** GENAI_PROVIDER picks the provider: `local` (built in, the default) or `openai`. */
-const PROVIDER: Provider = {
-  provide: GenAiProvider,
-  inject: [AppConfig],
-  useFactory: (config: AppConfig) =>
-    config.genai.provider === 'openai' ? new OpenAiProvider(config) : new LocalProvider(config),
-};
+/**
+ * The generations domain, as both processes share it: its table (entity and store), its queues
+ * (registered with the platform's queue registry, so the dashboard, health and metrics list
+ * them), its producer, and the api-facing service. The worker adds the processing itself.
+ */
+const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE);
 
-/** The generations domain: the api creates and reads them, the worker runs them. */
-@Module({})
-export class GenerationsModule {
-  static forApi(): DynamicModule {
-    return {
-      module: GenerationsModule,
-      imports: [TypeOrmModule.forFeature([Generation])],
-      providers: [PROVIDER, GenerationQueue, GenerationsService],
-      exports: [GenerationsService],
-    };
-  }
-
-  static forWorker(): DynamicModule {
-    return {
-      module: GenerationsModule,
-      imports: [TypeOrmModule.forFeature([Generation])],
-      providers: [PROVIDER, GenerationWorker],
-      exports: [GenerationWorker],
-    };
-  }
-}
+@Module({
+  imports: [TypeOrmModule.forFeature([Generation]), queues],
+  providers: [GenerationStore, GenerationQueue, GenerationsService],
+  exports: [GenerationStore, GenerationQueue, GenerationsService, queues],
+})
+export class GenerationsModule {}

@@ -1,45 +1,24 @@
+import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogContext } from '@app/logging';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { Repository } from 'typeorm';
-import { CreateGenerationDto, ListGenerationsQuery } from './dto/create-generation.dto';
+import { CreateGenerationDto } from './dto/create-generation.dto';
+import { ListGenerationsQuery } from './dto/list-generations.query';
 import { Generation } from './generation.entity';
 import { GenerationQueue } from './generation-queue';
-import { GenAiProvider } from './providers/genai-provider';
+import { GenerationStore, ListPosition } from './generation.store';
+import { defaultModelOf } from './providers/genai-providers';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 const DEFAULT_LIMIT = 20;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface CreateOutcome {
   generation: Generation;
   /** True when an earlier request with the same Idempotency-Key is answered again. */
   replayed: boolean;
-}
-
-/** A row of `generations` as PostgreSQL returns it. */
-interface GenerationRow {
-  id: string;
-  owner_id: string;
-  status: Generation['status'];
-  prompt: string;
-  model: string;
-  max_tokens: number | null;
-  temperature: number | null;
-  result: string | null;
-  error: string | null;
-  attempts: number;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  request_id: string | null;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
 }
 
 function notFound(): AppException {
@@ -62,14 +41,10 @@ function encodeCursor(generation: Generation): string {
   );
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+function decodeCursor(cursor: string): ListPosition {
   const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (
-    rest.length > 0 ||
-    Number.isNaN(createdAt.getTime()) ||
-    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id ?? '')
-  ) {
+  if (rest.length > 0 || Number.isNaN(createdAt.getTime()) || !UUID.test(id ?? '')) {
     throw new AppException(400, errorMessage('listing generations', 'the cursor is not valid'), {
       code: 'VALIDATION_FAILED',
       errors: [
@@ -83,95 +58,60 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 /**
  * Generations as the api sees them: created queued and put on the queue (or not at all: a
  * record nothing will run is never left behind), read and listed by their owner only, cancelled
- * while still queued.
+ * while still queued. The table itself is the store's.
  */
 @Injectable()
 export class GenerationsService {
-  constructor(
-    @InjectRepository(Generation) private readonly generations: Repository<Generation>,
-    private readonly queue: GenerationQueue,
-    private readonly provider: GenAiProvider,
-  ) {}
+  private readonly defaultModel: string;
 
+  constructor(
+    private readonly store: GenerationStore,
+    private readonly queue: GenerationQueue,
+    config: AppConfig,
+  ) {
+    this.defaultModel = defaultModelOf(config);
+  }
+
+  /** `idempotencyKey` has been checked at the HTTP edge (1–255 printable ASCII characters). */
   async create(
     ownerId: string,
     dto: CreateGenerationDto,
     idempotencyKey?: string,
   ): Promise<CreateOutcome> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
-      throw new AppException(
-        400,
-        errorMessage('reading Idempotency-Key', 'it must be 1 to 255 printable ASCII characters'),
-      );
-    }
     const hash = requestHash(dto);
     if (idempotencyKey !== undefined) {
-      const earlier = await this.findByIdempotencyKey(ownerId, idempotencyKey);
+      const earlier = await this.rememberedRequest(ownerId, idempotencyKey);
       if (earlier) return this.replay(earlier, hash);
     }
 
-    // Raw SQL on the hot path, RETURNING the whole row: one round trip, no query builder
-    const inserted = (await this.generations.query(
-      `INSERT INTO generations
-         (owner_id, status, prompt, model, max_tokens, temperature, request_id, idempotency_key, request_hash)
-       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT DO NOTHING
-       RETURNING *`,
-      [
-        ownerId,
-        dto.prompt,
-        dto.model ?? this.provider.defaultModel,
-        dto.maxTokens ?? null,
-        dto.temperature ?? null,
-        getLogContext()?.requestId ?? null,
-        idempotencyKey ?? null,
-        hash,
-      ],
-    )) as GenerationRow[];
-    const row = inserted[0];
-    if (!row) {
+    const generation = await this.store.createQueued({
+      ownerId,
+      prompt: dto.prompt,
+      model: dto.model ?? this.defaultModel,
+      maxTokens: dto.maxTokens ?? null,
+      temperature: dto.temperature ?? null,
+      requestId: getLogContext()?.requestId ?? null,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: hash,
+    });
+    if (!generation) {
       // Another request with the same key won the race: answer with its generation.
-      const winner = await this.findByIdempotencyKey(ownerId, idempotencyKey as string);
+      const winner = await this.store.findByIdempotencyKey(ownerId, idempotencyKey as string);
       if (!winner)
         throw new AppException(409, errorMessage('creating generation', 'retry the request'));
       return this.replay(winner, hash);
     }
-    const generation = this.fromRow(row);
     try {
       await this.queue.enqueue(generation.id);
     } catch (error) {
-      await this.generations.delete({ id: generation.id, status: 'queued' });
+      await this.store.discardUnqueued(generation.id);
       throw error;
     }
     return { generation, replayed: false };
   }
 
-  /** A `generations` row as the entity (what TypeORM would hydrate, without a second query). */
-  private fromRow(row: GenerationRow): Generation {
-    return this.generations.create({
-      id: row.id,
-      ownerId: row.owner_id,
-      status: row.status,
-      prompt: row.prompt,
-      model: row.model,
-      maxTokens: row.max_tokens,
-      temperature: row.temperature,
-      result: row.result,
-      error: row.error,
-      attempts: row.attempts,
-      promptTokens: row.prompt_tokens,
-      completionTokens: row.completion_tokens,
-      requestId: row.request_id,
-      idempotencyKey: row.idempotency_key,
-      requestHash: row.request_hash,
-      createdAt: row.created_at,
-      startedAt: row.started_at,
-      completedAt: row.completed_at,
-    });
-  }
-
   async get(ownerId: string, id: string): Promise<Generation> {
-    const generation = await this.generations.findOneBy({ id, ownerId });
+    const generation = await this.store.findOwned(ownerId, id);
     if (!generation) throw notFound();
     return generation;
   }
@@ -181,18 +121,11 @@ export class GenerationsService {
     query: ListGenerationsQuery,
   ): Promise<{ items: Generation[]; nextCursor: string | null }> {
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const builder = this.generations
-      .createQueryBuilder('g')
-      .where('g.owner_id = :ownerId', { ownerId })
-      .orderBy('g.created_at', 'DESC')
-      .addOrderBy('g.id', 'DESC')
-      .limit(limit + 1);
-    if (query.status) builder.andWhere('g.status = :status', { status: query.status });
-    if (query.cursor) {
-      const after = decodeCursor(query.cursor);
-      builder.andWhere('(g.created_at, g.id) < (:createdAt, :id)', after);
-    }
-    const rows = await builder.getMany();
+    const rows = await this.store.list(ownerId, {
+      status: query.status,
+      limit: limit + 1,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+    });
     const items = rows.slice(0, limit);
     return {
       items,
@@ -202,21 +135,12 @@ export class GenerationsService {
 
   /** Cancels a queued generation; cancelling a cancelled one answers it again. */
   async cancel(ownerId: string, id: string): Promise<Generation> {
-    const result = await this.generations
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'cancelled', completedAt: () => 'now()' })
-      .where('id = :id AND owner_id = :ownerId AND status = :queued', {
-        id,
-        ownerId,
-        queued: 'queued',
-      })
-      .execute();
-    const generation = await this.get(ownerId, id);
-    if (result.affected) {
+    const cancelled = await this.store.cancel(ownerId, id);
+    if (cancelled) {
       await this.queue.remove(id);
-      return generation;
+      return cancelled;
     }
+    const generation = await this.get(ownerId, id);
     if (generation.status === 'cancelled') return generation;
     throw new AppException(
       409,
@@ -227,12 +151,12 @@ export class GenerationsService {
     );
   }
 
-  private async findByIdempotencyKey(ownerId: string, key: string): Promise<Generation | null> {
-    const earlier = await this.generations.findOneBy({ ownerId, idempotencyKey: key });
+  /** The generation an Idempotency-Key still names; past the window the key is released. */
+  private async rememberedRequest(ownerId: string, key: string): Promise<Generation | null> {
+    const earlier = await this.store.findByIdempotencyKey(ownerId, key);
     if (!earlier) return null;
     if (Date.now() - earlier.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS) return earlier;
-    // Past the window the key is forgotten, so it can name a new request.
-    await this.generations.update({ id: earlier.id }, { idempotencyKey: null });
+    await this.store.forgetIdempotencyKey(earlier.id);
     return null;
   }
 

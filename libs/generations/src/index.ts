@@ -1,10 +1,20 @@
-export * from './dto/create-generation.dto';
-export * from './generation-queue';
-export * from './generation.entity';
-export * from './generation.view';
-export * from './generations.module';
-export * from './generations.service';
-export * from './providers/genai-provider';
-export * from './providers/local.provider';
-export * from './providers/openai.provider';
-export * from './worker/generation.worker';
+export { CreateGenerationDto } from './dto/create-generation.dto';
+export { ListGenerationsQuery } from './dto/list-generations.query';
+export {
+  GENERATIONS_QUEUE,
+  GENERATION_RETENTION_QUEUE,
+  GenerationJobData,
+  GenerationQueue,
+} from './generation-queue';
+export { GENERATION_STATUSES, Generation } from './generation.entity';
+export type { GenerationStatus } from './generation.entity';
+export { GenerationStore } from './generation.store';
+export { GenerationPage, GenerationView, toView } from './generation.view';
+export { GenerationsModule } from './generations.module';
+export { GenerationsService } from './generations.service';
+export {
+  FinalProviderError,
+  GenAiProvider,
+  RetryableProviderError,
+} from './providers/genai-provider';
+export { GENAI_PROVIDER } from './providers/genai-providers';

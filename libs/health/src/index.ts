@@ -1,7 +1,9 @@
-export * from './health-report.service';
-export * from './health.module';
-export * from './indicators/database.indicator';
-export * from './utils/with-timeout';
-export * from './worker-health.server';
-export * from './workers/worker-heartbeat';
-export * from './metrics/health-metrics';
+export { HealthModule } from './health.module';
+export { DatabaseHealthIndicator } from './indicators/database.indicator';
+export { QueuesHealthIndicator } from './indicators/queues.indicator';
+export { RedisHealthIndicator } from './indicators/redis.indicator';
+export { WorkersHealthIndicator } from './indicators/workers.indicator';
+export type { HealthBody, HealthReport } from './report/health-body';
+export { HealthReportService } from './report/health-report.service';
+export { WORKER_HEARTBEAT_PREFIX } from './workers/worker-heartbeat';
+export type { WorkerHeartbeat } from './workers/worker-heartbeat';

@@ -4,6 +4,7 @@ import { InFlightRequests } from './in-flight-requests';
 import { closeLoggers, getLogger } from '@app/logging';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ShutdownState } from './shutdown-state';
+import { TimeoutError, withTimeout } from './with-timeout';
 
 export interface GracefulShutdownOptions {
   /** Readiness answers 503 this long before the server stops accepting (SHUTDOWN_DRAIN_DELAY_MS). */
@@ -52,11 +53,7 @@ export function enableGracefulShutdown(
     );
     if (options.drainDelayMs > 0) await sleep(options.drainDelayMs);
 
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
-    });
-    const close = async (): Promise<'closed'> => {
+    const close = async (): Promise<void> => {
       // Stop accepting and let open connections finish, then wait for handlers whose client
       // already left, and only then let Nest's hooks close queues and pools under them.
       const http = app as Partial<INestApplication>;
@@ -66,24 +63,21 @@ export function enableGracefulShutdown(
         await app.get(InFlightRequests).drained();
       }
       await app.close();
-      return 'closed';
     };
     try {
-      const outcome = await Promise.race([close(), timedOut]);
-      if (outcome === 'timeout') {
+      await withTimeout(close(), options.timeoutMs, 'shutdown');
+      logger.info('shutdown complete');
+      await exit(0);
+    } catch (error) {
+      if (error instanceof TimeoutError) {
         logger.error(
           { timeoutMs: options.timeoutMs },
           `Error shutting down: not finished within ${options.timeoutMs} ms; stopping hard`,
         );
-        await exit(1);
+      } else {
+        logger.error({ err: error }, 'Error shutting down: a shutdown hook failed');
       }
-      logger.info('shutdown complete');
-      await exit(0);
-    } catch (error) {
-      logger.error({ err: error }, 'Error shutting down: a shutdown hook failed');
       await exit(1);
-    } finally {
-      clearTimeout(timer);
     }
   };
 

@@ -1,6 +1,7 @@
-export * from './graceful-shutdown';
-export * from './lifecycle.module';
-export * from './shutdown-state';
-export * from './start-process';
-export * from './drain.middleware';
-export * from './in-flight-requests';
+export { closeConnectionsWhileDraining } from './drain.middleware';
+export { enableGracefulShutdown } from './graceful-shutdown';
+export { InFlightRequests } from './in-flight-requests';
+export { LifecycleModule } from './lifecycle.module';
+export { ShutdownState } from './shutdown-state';
+export { failStartup, startProcess } from './start-process';
+export { TimeoutError, withTimeout } from './with-timeout';

@@ -1,8 +1,7 @@
-import { AppConfig, loadConfigOrExit } from '@app/config';
+import { AppConfig, ServiceName, loadConfigOrExit } from '@app/config';
 import { installProcessErrorHandlers } from '@app/exceptions';
 import {
   LogDirectoryError,
-  ServiceName,
   closeLoggers,
   createLoggers,
   getLogger,
@@ -10,18 +9,18 @@ import {
 } from '@app/logging';
 
 /** Errors whose message is the whole story: start-up prints that one line, no stack. */
-export class StartupError extends Error {}
-
-const KNOWN_STARTUP_ERRORS = ['DatabaseUnavailableError', 'LogDirectoryError', 'StartupError'];
+const KNOWN_STARTUP_ERRORS = ['DatabaseUnavailableError', 'LogDirectoryError'];
 
 /**
- * The first lines of every entry point: validated configuration (or one line per problem and
- * exit 1), then the log folder and loggers (or one line naming the folder and exit 1).
+ * The first lines of every entry point, and the one place a process says what it is:
+ * configuration loaded and validated once (or one line per problem and exit 1), then the log
+ * folder and loggers (or one line naming the folder and exit 1). The returned config is what
+ * the process's Nest module is built with.
  */
 export function startProcess(service: ServiceName): AppConfig {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(service);
   try {
-    installLoggers(createLoggers(config, service));
+    installLoggers(createLoggers(config));
   } catch (error) {
     if (!(error instanceof LogDirectoryError)) throw error;
     process.stderr.write(`${error.message}\n`);

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { AppConfig, LogLevel } from '@app/config';
+import { AppConfig, LogLevel, ServiceName } from '@app/config';
 import pino, { DestinationStream, Level, Logger, StreamEntry } from 'pino';
 import { logContextFields } from './context/log-context';
 import { LogChannel, openLogFile, prepareLogDirectory } from './destinations/log-files';
@@ -7,8 +7,6 @@ import { openStdout } from './destinations/stdout';
 import { redact } from './redaction/redact';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-
-export type ServiceName = 'api' | 'worker' | 'cli';
 
 /** One pino logger per channel; they share the stdout and errors.log destinations. */
 export interface Loggers {
@@ -44,10 +42,10 @@ function lowerOf(a: LogLevel, b: LogLevel): LogLevel {
 /**
  * The one logging configuration both apps (and the CLI) use: base fields, level as a word, ISO
  * time, redaction at any depth, request/job context from AsyncLocalStorage, and the routing of
- * channels to files. An app passes its service name only.
+ * channels to files, for the process the config was loaded for.
  */
-export function createLoggers(config: AppConfig, service: ServiceName): Loggers {
-  const { logging } = config;
+export function createLoggers(config: AppConfig): Loggers {
+  const { logging, service } = config;
   const dir = join(logging.dir, service);
   const streams: Writable[] = [];
   const open = <T extends Writable>(stream: T): T => {

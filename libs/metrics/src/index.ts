@@ -1,3 +1,10 @@
-export * from './http-metrics';
-export * from './metrics-auth';
-export * from './registry';
+export { RouteTemplates } from './http-metrics';
+export * from './metrics.module';
+export * from './metrics.service';
+export {
+  bannedRequestsTotal,
+  ipBansTotal,
+  rateLimitHitsTotal,
+  registry,
+  securityEventsTotal,
+} from './registry';

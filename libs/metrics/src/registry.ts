@@ -1,11 +1,11 @@
-import { onLogLine, onSecurityEvent } from '@app/logging';
+import { onLogLine } from '@app/logging';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The process's metrics (prom-client), in Prometheus naming: `_total` counters, `_seconds`
  * durations, base units. Every series carries `service` (api or worker) as a default label. Label
  * values are bounded by construction: route templates, known methods, status codes, level names,
- * event names, job outcomes and provider names — never paths, ids or messages.
+ * event names — never paths, ids or messages. Features add their own metrics to this registry.
  */
 export const registry = new Registry();
 
@@ -56,21 +56,6 @@ export const bannedRequestsTotal = new Counter({
   registers: [registry],
 });
 
-export const generationJobsTotal = new Counter({
-  name: 'generation_jobs_total',
-  help: 'Generation job attempts finished by the worker, by provider and outcome (succeeded, retried, failed, skipped)',
-  labelNames: ['provider', 'outcome'] as const,
-  registers: [registry],
-});
-
-export const generationJobDuration = new Histogram({
-  name: 'generation_job_duration_seconds',
-  help: 'Duration of generation job attempts, by provider and outcome',
-  labelNames: ['provider', 'outcome'] as const,
-  buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-  registers: [registry],
-});
-
 type Sampler = () => Promise<void> | void;
 
 /** A gauge read when scraped; `sample` fills it (bounded in time by whoever provides it). */
@@ -115,15 +100,15 @@ export const redisUp = sampledGauge(
   '1 when Redis answered a ping at scrape time, else 0',
 );
 
-let initialised: string | undefined;
+let started = false;
 
 /**
- * Starts collecting for `service`: default process metrics, and the log-line and security-event
- * counters fed from the logging lib (counted where lines are written, whatever the channel).
+ * Starts collecting for `service`: default process metrics, and the log-line counter fed from
+ * the logging lib (counted where lines are written, whatever the channel).
  */
-export function initMetrics(service: string): void {
-  if (initialised) return;
-  initialised = service;
+export function startCollecting(service: string): void {
+  if (started) return;
+  started = true;
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
   // prom-client also exports nodejs_active_{handles,requests,resources}_total as gauges, which
@@ -136,12 +121,6 @@ export function initMetrics(service: string): void {
   for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
     logLinesTotal.inc({ level }, 0);
   onLogLine((level) => logLinesTotal.inc({ level }));
-  onSecurityEvent((event) => {
-    securityEventsTotal.inc({ event });
-    if (event === 'rate_limited') rateLimitHitsTotal.inc();
-    else if (event === 'ip_banned') ipBansTotal.inc();
-    else if (event === 'ban_blocked') bannedRequestsTotal.inc();
-  });
 }
 
 /** The exposition text and its content type. */

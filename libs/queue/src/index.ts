@@ -1,3 +1,3 @@
-export * from './queue.constants';
-export * from './queue.module';
-export * from './run-job';
+export { QueueRegistry } from './queue-registry';
+export { QueueModule } from './queue.module';
+export { activeJobCount, runJob } from './run-job';

@@ -1,41 +1,60 @@
 import { AppConfig } from '@app/config';
-import { BullModule } from '@nestjs/bull';
-import { Global, Module } from '@nestjs/common';
 import { createRedisConnection } from '@app/redis';
-import { QUEUE_NAMES } from './queue.constants';
+import { BullModule, getQueueToken } from '@nestjs/bull';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Queue } from 'bull';
+import { QueueRegistry } from './queue-registry';
 
 /**
- * Bull's root configuration from the validated config: connections from the one Redis
- * factory, stalled-job settings, retries with exponential backoff, finished jobs trimmed so
- * Redis does not grow without bound, and every queue of the platform registered.
+ * Bull for the platform. `forRoot()` once per process: connections from the one Redis factory,
+ * stalled-job settings, and finished jobs trimmed so Redis does not grow without bound.
+ * `forFeature(...names)` in the module that owns the queues: registers them with Bull and with
+ * the `QueueRegistry`. Retry policy and timeouts belong to each queue's producer.
  */
-@Global()
-@Module({
-  imports: [
-    BullModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // Bull's three connection kinds from the one factory; process exit closes them (Nest gives
-        // no order between a queue finishing its jobs and a hook that would close them first).
-        createClient: (type: 'client' | 'subscriber' | 'bclient') =>
-          createRedisConnection(config.redis.url, type),
-        settings: {
-          lockDuration: config.queue.lockDurationMs,
-          stalledInterval: config.queue.stalledIntervalMs,
-          maxStalledCount: 1,
+@Module({})
+export class QueueModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: QueueModule,
+      global: true,
+      imports: [
+        BullModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => ({
+            // Bull's three connection kinds from the one factory; process exit closes them (Nest
+            // gives no order between a queue finishing its jobs and a hook closing them first).
+            createClient: (type: 'client' | 'subscriber' | 'bclient') =>
+              createRedisConnection(config.redis.url, type),
+            settings: {
+              lockDuration: config.queue.lockDurationMs,
+              stalledInterval: config.queue.stalledIntervalMs,
+              maxStalledCount: 1,
+            },
+            defaultJobOptions: {
+              removeOnComplete: config.queue.keepCompleted,
+              removeOnFail: config.queue.keepFailed,
+            },
+          }),
+        }),
+      ],
+      providers: [QueueRegistry],
+      exports: [QueueRegistry],
+    };
+  }
+
+  static forFeature(...names: string[]): DynamicModule {
+    const queues = BullModule.registerQueue(...names.map((name) => ({ name })));
+    return {
+      module: QueueModule,
+      imports: [queues],
+      providers: [
+        {
+          provide: `QueueRegistration:${names.join(',')}`,
+          inject: [QueueRegistry, ...names.map((name) => getQueueToken(name))],
+          useFactory: (registry: QueueRegistry, ...registered: Queue[]) => registry.add(registered),
         },
-        defaultJobOptions: {
-          attempts: config.queue.attempts,
-          backoff: { type: 'exponential', delay: config.queue.backoffMs },
-          // The worker bounds each attempt at JOB_TIMEOUT_MS itself; Bull's timeout is the safety net.
-          timeout: config.queue.jobTimeoutMs + 5000,
-          removeOnComplete: config.queue.keepCompleted,
-          removeOnFail: config.queue.keepFailed,
-        },
-      }),
-    }),
-    BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
-  ],
-  exports: [BullModule],
-})
-export class QueueModule {}
+      ],
+      exports: [queues],
+    };
+  }
+}

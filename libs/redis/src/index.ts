@@ -1,4 +1,3 @@
-export * from './redis-connection.factory';
-export * from './redis-endpoint';
-export * from './redis.constants';
-export * from './redis.module';
+export { createRedisConnection, waitUntilReady } from './redis-connection.factory';
+export { REDIS_CLIENT } from './redis.constants';
+export { RedisModule } from './redis.module';

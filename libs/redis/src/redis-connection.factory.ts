@@ -1,3 +1,4 @@
+import { withTimeout } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
 import Redis, { RedisOptions } from 'ioredis';
 import { describeRedisUrl } from './redis-endpoint';
@@ -10,7 +11,7 @@ export const REDIS_RETRY_MS = 1000;
 export const REDIS_OUTAGE_LOG_INTERVAL_MS = 5000;
 
 /**
- * What a connection is for. Bull needs three kinds (STACK.md): its blocking and subscriber
+ * What a connection is for. Bull needs three kinds: its blocking and subscriber
  * connections must not have a per-request retry limit nor a ready check. `command` is the
  * platform's own fast-failing client (rate limits, bans, heartbeats): no offline queue and a
  * command timeout, so a Redis outage never makes a request hang.
@@ -83,17 +84,18 @@ export function createRedisConnection(
  */
 export async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error(`Error connecting to Redis: not ready within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
+  let onReady = (): void => undefined;
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
     client.once('ready', onReady);
   });
+  try {
+    await withTimeout(ready, timeoutMs, 'Redis');
+  } catch {
+    throw new Error(`Error connecting to Redis: not ready within ${timeoutMs} ms`);
+  } finally {
+    client.off('ready', onReady);
+  }
 }
 
 /** Warns when Redis may evict keys: Bull's jobs would silently disappear (needs noeviction). */

@@ -1,5 +1,5 @@
-import { Public } from '@app/security';
-import { PinoLogger, getLogger, securityEvent, setLogContext, withLogContext } from '@app/logging';
+import { Public, securityEvent } from '@app/security';
+import { PinoLogger, getLogger, setLogContext, withLogContext } from '@app/logging';
 import { InjectQueue } from '@nestjs/bull';
 import { Body, Controller, Get, Injectable, Module, Post, Query } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';

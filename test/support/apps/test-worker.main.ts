@@ -8,7 +8,7 @@ import { ProbeJobsModule } from './probe-jobs.module';
 async function bootstrap(): Promise<void> {
   const config = startProcess('worker');
   try {
-    const app = await createWorkerApp([ProbeJobsModule.forWorker()]);
+    const app = await createWorkerApp(config, [ProbeJobsModule.forWorker()]);
     enableGracefulShutdown(app, config.shutdown);
     await app.init();
     getLogger('Bootstrap').info('worker started; consuming queues');

@@ -1,18 +1,23 @@
-import { ConfigModule } from '@app/config';
+import { AppConfig, ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { LoggingModule } from '@app/logging';
 import { RedisModule } from '@app/redis';
 import { SecurityModule } from '@app/security';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 
 /** What operator commands need: the database (API keys) and Redis (bans). */
-@Module({
-  imports: [
-    ConfigModule.forRoot(),
-    LoggingModule.forRoot(),
-    DatabaseModule,
-    RedisModule,
-    SecurityModule,
-  ],
-})
-export class CliModule {}
+@Module({})
+export class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(),
+        DatabaseModule,
+        RedisModule,
+        SecurityModule,
+      ],
+    };
+  }
+}

@@ -1,14 +1,22 @@
 import 'reflect-metadata';
 import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
-import { closeLoggers, getLogger, securityEvent } from '@app/logging';
+import { closeLoggers, getLogger } from '@app/logging';
 import { REDIS_CLIENT, waitUntilReady } from '@app/redis';
-import { ApiKeyService, BanList, USER_ID_PATTERN, normalizeIp } from '@app/security';
+import {
+  ApiKeyService,
+  BanList,
+  USER_ID_PATTERN,
+  apiKeyStatus,
+  normalizeIp,
+  securityEvent,
+} from '@app/security';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type Redis from 'ioredis';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { PLATFORM_SCHEMA } from '../database/schema';
 import { CliModule } from './cli.module';
 
 /** How long a command that needs Redis waits for the connection before giving up. */
@@ -22,7 +30,7 @@ type Command = (args: string[]) => Promise<string | undefined>;
 async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = startProcess('cli');
   await assertDatabaseAvailable(config.database.url);
-  const app = await NestFactory.createApplicationContext(CliModule, {
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
     logger: false,
     abortOnError: false,
   });
@@ -40,7 +48,7 @@ async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>)
  */
 const COMMANDS: Record<string, Command> = {
   'db:setup': async () => {
-    await setupDatabase(startProcess('cli'));
+    await setupDatabase(startProcess('cli'), PLATFORM_SCHEMA);
     return undefined;
   },
 
@@ -96,11 +104,7 @@ const COMMANDS: Record<string, Command> = {
           key.userId,
           key.name,
           key.admin ? 'admin' : '-',
-          key.revokedAt
-            ? 'revoked'
-            : key.expiresAt && key.expiresAt < new Date()
-              ? 'expired'
-              : 'active',
+          apiKeyStatus(key),
           key.expiresAt?.toISOString() ?? '-',
           key.lastUsedAt?.toISOString() ?? 'never',
         ].join('\t'),

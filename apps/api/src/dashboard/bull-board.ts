@@ -1,14 +1,12 @@
 import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
-import { getLogger, securityEvent } from '@app/logging';
-import { QUEUE_NAMES } from '@app/queue';
-import { clientIp } from '@app/security';
+import { getLogger } from '@app/logging';
+import { QueueRegistry } from '@app/queue';
+import { clientIp, securityEvent } from '@app/security';
 import { createBullBoard } from '@bull-board/api';
 import { BullAdapter } from '@bull-board/api/bullAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { INestApplication } from '@nestjs/common';
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
 import type { NextFunction, Request, Response } from 'express';
 import basicAuth from 'express-basic-auth';
 
@@ -30,6 +28,11 @@ export const DASHBOARD_CSP = [
 
 const logger = getLogger('Dashboard');
 
+/** Production serves the dashboard only behind credentials; elsewhere it may be open. */
+export function dashboardEnabled(config: AppConfig): boolean {
+  return Boolean(config.bullBoard.username && config.bullBoard.password) || !config.isProduction;
+}
+
 /**
  * Bull Board at /admin/queues: every queue, its jobs, retry/clean actions. HTTP Basic with
  * BULL_BOARD_USERNAME/PASSWORD (constant-time compare) guards the page, its assets and its JSON
@@ -38,20 +41,22 @@ const logger = getLogger('Dashboard');
  */
 export function mountBullBoard(app: INestApplication, config: AppConfig): boolean {
   const { username, password } = config.bullBoard;
-  if (!username || !password) {
-    if (config.isProduction) {
-      logger.warn(
-        'Bull Board is disabled: set BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD to enable it',
-      );
-      return false;
-    }
-    logger.warn(`Bull Board at ${DASHBOARD_PATH} is open without credentials (development only)`);
+  if (!dashboardEnabled(config)) {
+    logger.warn(
+      'Bull Board is disabled: set BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD to enable it',
+    );
+    return false;
   }
+  if (!username || !password)
+    logger.warn(`Bull Board at ${DASHBOARD_PATH} is open without credentials (development only)`);
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: QUEUE_NAMES.map((name) => new BullAdapter(app.get<Queue>(getQueueToken(name)))),
+    queues: app
+      .get(QueueRegistry)
+      .all()
+      .map((queue) => new BullAdapter(queue)),
     serverAdapter,
   });
 

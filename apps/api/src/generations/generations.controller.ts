@@ -1,5 +1,6 @@
 import {
   CreateGenerationDto,
+  GenerationPage,
   GenerationView,
   GenerationsService,
   ListGenerationsQuery,
@@ -11,7 +12,6 @@ import {
   Controller,
   Delete,
   Get,
-  Headers,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -22,7 +22,7 @@ import {
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../docs/api-errors.decorator';
-import { GenerationPageResponse, GenerationResponse } from './generation.response';
+import { IdempotencyKey } from './idempotency-key.decorator';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -41,10 +41,10 @@ export class GenerationsController {
     required: false,
     description: '1-255 printable ASCII characters; remembered 24 h',
   })
-  @ApiResponse({ status: 202, type: GenerationResponse, description: 'Queued; Location names it' })
+  @ApiResponse({ status: 202, type: GenerationView, description: 'Queued; Location names it' })
   @ApiResponse({
     status: 200,
-    type: GenerationResponse,
+    type: GenerationView,
     description: 'Idempotent replay (Idempotent-Replayed: true)',
   })
   @ApiProblems(
@@ -55,7 +55,7 @@ export class GenerationsController {
   async create(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Body() body: CreateGenerationDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<GenerationView> {
     const { generation, replayed } = await this.generations.create(
@@ -71,18 +71,18 @@ export class GenerationsController {
 
   @Get()
   @ApiOperation({ summary: "List the caller's generations, newest first" })
-  @ApiOkResponse({ type: GenerationPageResponse })
+  @ApiOkResponse({ type: GenerationPage })
   async list(
     @CurrentAuth() auth: ApiKeyIdentity,
     @Query() query: ListGenerationsQuery,
-  ): Promise<{ items: GenerationView[]; nextCursor: string | null }> {
+  ): Promise<GenerationPage> {
     const page = await this.generations.list(auth.userId, query);
     return { items: page.items.map(toView), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
   @ApiOperation({ summary: "Get one of the caller's generations" })
-  @ApiOkResponse({ type: GenerationResponse })
+  @ApiOkResponse({ type: GenerationView })
   @ApiProblems([404, 'NOT_FOUND'])
   async get(
     @CurrentAuth() auth: ApiKeyIdentity,
@@ -95,7 +95,7 @@ export class GenerationsController {
   @Delete(':id')
   @ApiOperation({ summary: 'Cancel a queued generation' })
   @HttpCode(200)
-  @ApiOkResponse({ type: GenerationResponse })
+  @ApiOkResponse({ type: GenerationView })
   @ApiProblems([404, 'NOT_FOUND'], [409, 'CONFLICT'])
   async cancel(
     @CurrentAuth() auth: ApiKeyIdentity,

@@ -1,9 +1,9 @@
+import { PROBLEM_CONTENT_TYPE, defaultDetailFor, problemDetails } from '@app/exceptions';
 import { getLogger } from '@app/logging';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { defaultDetailFor } from '@app/exceptions';
 
 const logger = getLogger('HttpServer');
 
@@ -19,22 +19,23 @@ export function answerClientErrors(server: Server): void {
     }
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const requestId = randomUUID();
-    const body = JSON.stringify({
-      type: 'about:blank',
-      title: STATUS_CODES[status],
-      status,
-      code: 'BAD_REQUEST',
-      detail: defaultDetailFor(400),
-      instance: '/',
-      requestId,
-    });
+    // The request line was not readable: neither its path nor a finer reason can be trusted.
+    const body = JSON.stringify(
+      problemDetails({
+        status,
+        code: 'BAD_REQUEST',
+        detail: defaultDetailFor(400),
+        instance: '/',
+        requestId,
+      }),
+    );
     logger.warn(
       { status, parserError: error.code, requestId },
       'rejected a malformed HTTP request',
     );
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        'Content-Type: application/problem+json\r\n' +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Request-Id: ${requestId}\r\n` +
         'X-Content-Type-Options: nosniff\r\n' +

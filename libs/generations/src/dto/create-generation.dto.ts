@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 export class CreateGenerationDto {
@@ -34,28 +33,4 @@ export class CreateGenerationDto {
   @Min(0)
   @Max(2)
   temperature?: number;
-}
-
-export class ListGenerationsQuery {
-  @ApiPropertyOptional({ enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] })
-  @IsOptional()
-  @IsString()
-  @Matches(/^(queued|running|succeeded|failed|cancelled)$/, {
-    message: 'status must be one of queued, running, succeeded, failed, cancelled',
-  })
-  status?: string;
-
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  cursor?: string;
 }

@@ -27,10 +27,13 @@ export class FinalProviderError extends Error {
   }
 }
 
-/** Where generations come from. */
+/**
+ * Where generations come from. `signal` is the attempt's one deadline: a provider makes no
+ * timer of its own, it says how long one call may take (`callTimeoutMs`) and the worker folds
+ * that into the attempt's deadline.
+ */
 export abstract class GenAiProvider {
   abstract readonly name: string;
-  /** The model used when a request names none. */
-  abstract readonly defaultModel: string;
+  readonly callTimeoutMs?: number;
   abstract generate(request: GenerationRequest, signal: AbortSignal): Promise<GenerationOutput>;
 }

@@ -32,7 +32,6 @@ function countTokens(text: string): number {
 @Injectable()
 export class LocalProvider extends GenAiProvider {
   readonly name = 'local';
-  readonly defaultModel = LOCAL_MODEL;
 
   constructor(private readonly config: AppConfig) {
     super();

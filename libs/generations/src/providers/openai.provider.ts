@@ -14,25 +14,22 @@ interface ChatCompletion {
 }
 
 /**
- * Any OpenAI-compatible Chat Completions server (OpenAI, vLLM, Ollama, LM Studio). Each call is
- * bounded by OPENAI_TIMEOUT_MS; timeouts, 429, 5xx and network failures are retryable, other
- * 4xx final. The API key is sent, never logged.
+ * Any OpenAI-compatible Chat Completions server (OpenAI, vLLM, Ollama, LM Studio). One call
+ * may take OPENAI_TIMEOUT_MS (folded into the attempt's deadline); timeouts, 429, 5xx and
+ * network failures are retryable, other 4xx final. The API key is sent, never logged.
  */
 @Injectable()
 export class OpenAiProvider extends GenAiProvider {
   readonly name = 'openai';
+  override readonly callTimeoutMs: number;
 
   constructor(private readonly config: AppConfig) {
     super();
-  }
-
-  get defaultModel(): string {
-    return this.config.genai.openai.model;
+    this.callTimeoutMs = config.genai.openai.timeoutMs;
   }
 
   async generate(request: GenerationRequest, signal: AbortSignal): Promise<GenerationOutput> {
-    const { baseUrl, apiKey, timeoutMs } = this.config.genai.openai;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const { baseUrl, apiKey } = this.config.genai.openai;
     let response: Response;
     try {
       response = await fetch(`${baseUrl}/chat/completions`, {
@@ -47,11 +44,11 @@ export class OpenAiProvider extends GenAiProvider {
           ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
           ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         }),
-        signal: AbortSignal.any([signal, timeout]),
+        signal,
       });
     } catch (error) {
-      if (timeout.aborted)
-        throw new RetryableProviderError(`provider did not answer within ${timeoutMs} ms`);
+      // The attempt's deadline passed: the worker reports it as a timeout.
+      if (signal.aborted) throw signal.reason;
       throw new RetryableProviderError(`provider unreachable: ${(error as Error).message}`);
     }
     if (response.status === 429 || response.status >= 500) {

@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { reasonOf, withTimeout } from '../utils/with-timeout';
+import { withTimeout } from '@app/lifecycle';
+import { reasonOf } from '../report/health-body';
 
 /** The pg pool behind TypeORM, as much of it as the health report reads. */
 interface PgPool {

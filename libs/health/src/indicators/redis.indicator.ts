@@ -4,7 +4,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
-import { reasonOf, withTimeout } from '../utils/with-timeout';
+import { withTimeout } from '@app/lifecycle';
+import { reasonOf } from '../report/health-body';
 import { round } from './database.indicator';
 
 function infoField(info: string, field: string): string | undefined {

@@ -4,7 +4,8 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { statfs } from 'node:fs/promises';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { reasonOf, withTimeout } from '../utils/with-timeout';
+import { withTimeout } from '@app/lifecycle';
+import { reasonOf } from '../report/health-body';
 
 const MB = 1024 * 1024;
 

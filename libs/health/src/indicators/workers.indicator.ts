@@ -3,7 +3,8 @@ import { REDIS_CLIENT } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import Redis from 'ioredis';
-import { reasonOf, withTimeout } from '../utils/with-timeout';
+import { withTimeout } from '@app/lifecycle';
+import { reasonOf } from '../report/health-body';
 import { WORKER_HEARTBEAT_PREFIX, WorkerHeartbeat } from '../workers/worker-heartbeat';
 
 /**

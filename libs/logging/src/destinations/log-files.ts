@@ -23,7 +23,7 @@ export class LogDirectoryError extends Error {
   }
 }
 
-/** Creates the folder if missing and proves it is writable (the guide's permission check). */
+/** Creates the folder if missing and proves it is writable, so start-up fails on a read-only folder rather than losing lines. */
 export function prepareLogDirectory(dir: string): void {
   const probe = join(dir, `.write-check-${process.pid}`);
   try {

@@ -8,13 +8,6 @@ export interface RequestContextOptions {
   clientIp?: (req: Request) => string | undefined;
 }
 
-declare module 'http' {
-  interface IncomingMessage {
-    /** The log context of this request (requestId, userId), shared with every line it logs. */
-    logContext?: LogContext;
-  }
-}
-
 /**
  * The first middleware of the api: gives the request its id (header, error bodies, every log
  * line), opens its AsyncLocalStorage context, and writes its one access.log line when the
@@ -28,7 +21,6 @@ export function requestContextMiddleware(options: RequestContextOptions = {}) {
     const startedAt = process.hrtime.bigint();
     // `req.id` is typed by pino-http's augmentation; other middleware reads it.
     req.id = requestId;
-    req.logContext = context;
     res.setHeader('X-Request-Id', requestId);
 
     let logged = false;

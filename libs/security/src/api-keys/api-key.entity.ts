@@ -3,11 +3,11 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 /** An API key. Only a hash of the secret is stored; the key itself is shown once. */
 @Entity('api_keys')
 export class ApiKey {
-  @PrimaryGeneratedColumn('uuid')
+  @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_api_keys' })
   id: string;
 
   /** The readable, non-secret start of the key (`rl_ab12cd34`), used to find the record. */
-  @Index({ unique: true })
+  @Index('IDX_api_keys_prefix', { unique: true })
   @Column({ type: 'varchar', length: 16 })
   prefix: string;
 
@@ -15,6 +15,7 @@ export class ApiKey {
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash: string;
 
+  @Index('IDX_api_keys_user_id')
   @Column({ name: 'user_id', type: 'varchar', length: 128 })
   userId: string;
 

@@ -1,9 +1,10 @@
 import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
-import { getLogger, securityEvent, setLogContext } from '@app/logging';
+import { getLogger, setLogContext } from '@app/logging';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { securityEvent } from '../events/security-event';
 import { clientIp } from '../http/client-ip';
 import { BanList } from '../rate-limit/ban-list';
 import { prefixOf } from './api-key-format';

@@ -5,6 +5,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { generateApiKey, matchesHash, prefixOf } from './api-key-format';
 import { ApiKey } from './api-key.entity';
+import { apiKeyStatus } from './api-key-status';
 
 /** Who a verified key belongs to: what the request runs as. */
 export interface ApiKeyIdentity {
@@ -87,13 +88,16 @@ export class ApiKeyService {
     const cached = this.cache.get(prefix);
     const now = Date.now();
     if (cached && cached.until > now && matchesHash(key, cached.hash)) {
-      const result = this.stillValid(cached.identity, now);
-      if (typeof result !== 'string') this.touch(result.keyId, now);
-      return result;
+      // A cached key was not revoked when it was cached; it can have expired since.
+      if (apiKeyStatus({ revokedAt: null, expiresAt: cached.identity.expiresAt }, now) !== 'active')
+        return 'expired';
+      this.touch(cached.identity.keyId, now);
+      return cached.identity;
     }
     const record = await this.keys.findOne({ where: { prefix } });
     if (!record || !matchesHash(key, record.keyHash)) return 'unknown';
-    if (record.revokedAt) return 'revoked';
+    const status = apiKeyStatus(record, now);
+    if (status !== 'active') return status;
     const identity: ApiKeyIdentity = {
       keyId: record.id,
       keyName: record.name,
@@ -101,20 +105,15 @@ export class ApiKeyService {
       admin: record.admin,
       expiresAt: record.expiresAt,
     };
-    const result = this.stillValid(identity, now);
-    if (typeof result !== 'string' && this.config.auth.apiKeyCacheSeconds > 0) {
+    if (this.config.auth.apiKeyCacheSeconds > 0) {
       this.cache.set(prefix, {
         identity,
         hash: record.keyHash,
         until: now + this.config.auth.apiKeyCacheSeconds * 1000,
       });
     }
-    if (typeof result !== 'string') this.touch(record.id, now);
-    return result;
-  }
-
-  private stillValid(identity: ApiKeyIdentity, now: number): ApiKeyIdentity | 'expired' {
-    return identity.expiresAt && identity.expiresAt.getTime() <= now ? 'expired' : identity;
+    this.touch(record.id, now);
+    return identity;
   }
 
   /** Records use without a write per request: at most one UPDATE a minute per key. */

@@ -1,11 +1,14 @@
 import { AppConfig } from '@app/config';
-import { securityEvent } from '@app/logging';
+import { ipBansTotal } from '@app/metrics';
 import { REDIS_CLIENT } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { securityEvent } from '../events/security-event';
 
 export const KEY_PREFIX = 'rl';
+/** The per-IP limit counts requests over this window (RATE_LIMIT_PER_MINUTE: one minute). */
+export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /**
  * Temporary IP bans, kept in Redis so they hold across replicas and restarts. Violations (429s)
@@ -33,7 +36,7 @@ export class BanList {
         duration,
         rejectIfRedisNotReady: true,
       });
-    this.requests = limiter('req', rateLimit.perMinute, 60);
+    this.requests = limiter('req', rateLimit.perMinute, RATE_LIMIT_WINDOW_SECONDS);
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
     this.authFailures = limiter(
       'auth',
@@ -77,6 +80,7 @@ export class BanList {
     await this.redis.set(this.banKey(ip), reason, 'EX', seconds);
     // Counting starts over: when the ban ends, the client starts clean.
     await this.resetCounters(ip);
+    ipBansTotal.inc();
     securityEvent(
       'ip_banned',
       { ip, reason, banSeconds: seconds },

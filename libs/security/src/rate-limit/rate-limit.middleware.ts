@@ -1,11 +1,13 @@
 import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
-import { getLogger, securityEvent } from '@app/logging';
+import { getLogger } from '@app/logging';
+import { bannedRequestsTotal, rateLimitHitsTotal } from '@app/metrics';
 import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { AddressList, clientIp } from '../http/client-ip';
-import { BanList } from './ban-list';
+import { securityEvent } from '../events/security-event';
+import { BanList, RATE_LIMIT_WINDOW_SECONDS } from './ban-list';
 
 /** Probes and scrapers are never limited nor blocked. */
 export function isUnlimitedPath(path: string): boolean {
@@ -32,7 +34,7 @@ export class RateLimitMiddleware {
     private readonly config: AppConfig,
   ) {
     this.exempt = new AddressList(config.rateLimit.exemptIps);
-    this.policy = `"default";q=${config.rateLimit.perMinute};w=60`;
+    this.policy = `"default";q=${config.rateLimit.perMinute};w=${RATE_LIMIT_WINDOW_SECONDS}`;
   }
 
   readonly use = (req: Request, res: Response, next: NextFunction): void => {
@@ -62,6 +64,7 @@ export class RateLimitMiddleware {
 
   private blocked(ip: string, banMs: number, req: Request): AppException {
     const retryAfter = Math.ceil(banMs / 1000);
+    bannedRequestsTotal.inc();
     securityEvent(
       'ban_blocked',
       { ip, path: req.path, retryAfter },
@@ -85,6 +88,7 @@ export class RateLimitMiddleware {
   ): Promise<AppException> {
     this.setHeaders(res, result);
     const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    rateLimitHitsTotal.inc();
     securityEvent(
       'rate_limited',
       { ip, path: req.path, limit: this.config.rateLimit.perMinute },

@@ -1,8 +1,13 @@
+import { HealthBody, HealthReport, HealthReportService } from '@app/health';
 import { AdminOnly, Public, PublicOutsideProduction } from '@app/security';
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckResult } from '@nestjs/terminus';
-import { HealthBody, HealthReportService } from './health-report.service';
+import type { Response } from 'express';
+
+function answer(res: Response, report: HealthReport): HealthBody {
+  res.status(report.httpStatus);
+  return report.body;
+}
 
 /**
  * Probes and monitoring. Never rate limited nor banned; bodies keep Terminus's shape on 200 and
@@ -18,8 +23,8 @@ export class HealthController {
   @Get()
   @ApiOperation({ summary: 'Liveness' })
   @Header('Content-Type', 'application/json')
-  liveness(): HealthBody {
-    return this.reports.liveness();
+  liveness(@Res({ passthrough: true }) res: Response): HealthBody {
+    return answer(res, this.reports.liveness());
   }
 
   /** Readiness: PostgreSQL and Redis; 503 when either is down and from SIGTERM on. */
@@ -31,8 +36,8 @@ export class HealthController {
     description: 'A dependency is down, or the process is shutting down',
   })
   @Header('Content-Type', 'application/json')
-  readiness(): Promise<HealthCheckResult> {
-    return this.reports.readiness();
+  async readiness(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
+    return answer(res, await this.reports.readiness());
   }
 
   @Public()
@@ -40,8 +45,8 @@ export class HealthController {
   @ApiOperation({ summary: 'PostgreSQL and pool statistics' })
   @ApiResponse({ status: 503, description: 'PostgreSQL is down' })
   @Header('Content-Type', 'application/json')
-  database(): Promise<HealthCheckResult> {
-    return this.reports.databaseReport();
+  async database(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
+    return answer(res, await this.reports.databaseReport());
   }
 
   @PublicOutsideProduction()
@@ -52,7 +57,7 @@ export class HealthController {
   @ApiResponse({ status: 403, description: 'Production: not an admin key' })
   @ApiResponse({ status: 503, description: 'Something is down, or no worker is online' })
   @Header('Content-Type', 'application/json')
-  detailed(): Promise<HealthCheckResult> {
-    return this.reports.detailed();
+  async detailed(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
+    return answer(res, await this.reports.detailed());
   }
 }

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { loadConfigOrExit } from '@app/config';
+import { buildDataSourceOptions } from '@app/database';
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from './database-options';
+import { PLATFORM_SCHEMA } from './schema';
 
 /** Entry for TypeORM's own CLI (`npm run migration:generate`, `migration:revert`). */
-export default new DataSource(buildDataSourceOptions(loadConfigOrExit()));
+export default new DataSource(buildDataSourceOptions(loadConfigOrExit('cli'), PLATFORM_SCHEMA));

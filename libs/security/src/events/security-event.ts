@@ -1,5 +1,6 @@
+import { securityRootLogger } from '@app/logging';
+import { securityEventsTotal } from '@app/metrics';
 import { Level } from 'pino';
-import { securityRootLogger } from './root-loggers';
 
 /** The security events the platform records; each line in security.log names one. */
 export type SecurityEventName =
@@ -25,17 +26,9 @@ const LEVELS: Partial<Record<SecurityEventName, Level>> = {
   apikey_revoked: 'info',
 };
 
-type SecurityEventListener = (event: SecurityEventName) => void;
-const listeners: SecurityEventListener[] = [];
-
-/** Called for every security event recorded (metrics count them). */
-export function onSecurityEvent(listener: SecurityEventListener): void {
-  listeners.push(listener);
-}
-
 /**
  * Writes one security event to security.log (never app.log), with the current request id by
- * itself. Admin actions are info; everything else is warn.
+ * itself, and counts it. Admin actions are info; everything else is warn.
  */
 export function securityEvent(
   event: SecurityEventName,
@@ -44,5 +37,5 @@ export function securityEvent(
 ): void {
   const level = LEVELS[event] ?? 'warn';
   securityRootLogger()[level]({ event, ...fields }, message);
-  for (const listener of listeners) listener(event);
+  securityEventsTotal.inc({ event });
 }

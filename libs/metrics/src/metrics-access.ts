@@ -17,3 +17,6 @@ export function metricsAccess(
   if (!match) return 'missing';
   return timingSafeEqual(digest(match[1]), digest(token)) ? 'allowed' : 'wrong';
 }
+
+export const METRICS_TOKEN_REQUIRED =
+  'Error reading metrics: send the metrics token as Authorization: Bearer <METRICS_TOKEN>';

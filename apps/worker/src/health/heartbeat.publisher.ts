@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { getLogger } from '@app/logging';
-import { QUEUE_NAMES, activeJobCount } from '@app/queue';
+import { WORKER_HEARTBEAT_PREFIX, WorkerHeartbeat } from '@app/health';
+import { QueueRegistry, activeJobCount } from '@app/queue';
 import { REDIS_CLIENT } from '@app/redis';
 import {
   BeforeApplicationShutdown,
@@ -10,7 +11,6 @@ import {
 } from '@nestjs/common';
 import Redis from 'ioredis';
 import { hostname } from 'node:os';
-import { WORKER_HEARTBEAT_PREFIX, WorkerHeartbeat } from './worker-heartbeat';
 
 const logger = getLogger('WorkerHeartbeat');
 
@@ -27,6 +27,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
   ) {}
 
@@ -53,7 +54,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
       pid: process.pid,
       concurrency: this.config.worker.concurrency,
       activeJobs: activeJobCount(),
-      queues: [...QUEUE_NAMES],
+      queues: this.queues.names(),
       startedAt: this.startedAt,
       lastHeartbeat: new Date().toISOString(),
     };

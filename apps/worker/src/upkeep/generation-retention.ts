@@ -1,0 +1,58 @@
+import { AppConfig } from '@app/config';
+import { GENERATION_RETENTION_QUEUE, GenerationStore } from '@app/generations';
+import { getLogger } from '@app/logging';
+import { runJob } from '@app/queue';
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Queue } from 'bull';
+
+/** Once a day, at a quiet hour (UTC): one repeatable job for every worker replica. */
+const RETENTION_CRON = '17 3 * * *';
+const RETENTION_JOB_ID = 'delete-expired-generations';
+const DAY_MS = 86_400_000;
+
+const logger = getLogger('GenerationRetention');
+
+/**
+ * Deletes finished generations older than GENERATION_RETENTION_DAYS (0 keeps them), as a
+ * daily repeatable job on its own queue: every replica schedules the same job id, Bull runs it
+ * once, and Bull Board shows its runs.
+ */
+@Injectable()
+export class GenerationRetention implements OnApplicationBootstrap {
+  constructor(
+    @InjectQueue(GENERATION_RETENTION_QUEUE) private readonly queue: Queue,
+    private readonly store: GenerationStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.queue.process(1, (job) => runJob(job, () => this.deleteExpired()));
+    void this.schedule();
+  }
+
+  /** Returns how many generations it deleted. */
+  async deleteExpired(): Promise<number> {
+    const days = this.config.generations.retentionDays;
+    if (days === 0) return 0;
+    const deleted = await this.store.deleteFinishedBefore(new Date(Date.now() - days * DAY_MS));
+    logger.info({ deleted, retentionDays: days }, 'deleted expired generations');
+    return deleted;
+  }
+
+  private async schedule(): Promise<void> {
+    try {
+      await this.queue.add(
+        {},
+        {
+          repeat: { cron: RETENTION_CRON },
+          jobId: RETENTION_JOB_ID,
+          removeOnComplete: 10,
+          removeOnFail: 10,
+        },
+      );
+    } catch (error) {
+      logger.warn({ err: error }, 'Error scheduling the retention job; will retry at next start');
+    }
+  }
+}
