@@ -1,7 +1,6 @@
 import { createApiKey } from '../../../test/support/api-keys';
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { parse as parseYaml } from 'yaml';
@@ -15,7 +14,7 @@ import {
   startProbeApi,
   startWorker,
 } from '../../../test/support/processes';
-import { tempDir, testEnv } from '../../../test/support/test-env';
+import { testEnv } from '../../../test/support/test-env';
 
 type Api = RunningProcess & { url: string };
 
@@ -45,12 +44,6 @@ async function scrape(
   expect(response.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
   const text = await response.text();
   return { text, ...parseMetrics(text) };
-}
-
-function promtool(args: string[], input?: string): { status: number | null; output: string } {
-  const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 30000 });
-  if (result.error) throw result.error;
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 /** Metric names an alert expression reads: PromQL minus functions, keywords, labels and strings. */
@@ -206,12 +199,12 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
     ).toBe(500);
   });
 
-  it('passes promtool check metrics on real scrapes of the api and the worker', async () => {
+  // promtool's own checks of these files and scrapes run in the reliability suite (it needs
+  // Debian's prometheus package); these are the naming rules it enforces, checked in JS.
+  it('names metrics by Prometheus conventions on real scrapes of the api and the worker', async () => {
     for (const url of [api.url, workerUrl(worker)]) {
-      const { text, types } = await scrape(url);
-      const result = promtool(['check', 'metrics'], text);
-      expect(result.output).toBe('');
-      expect(result.status).toBe(0);
+      const { types } = await scrape(url);
+      expect(types.size).toBeGreaterThan(20);
       for (const [name, type] of types) {
         if (type === 'counter') expect(name).toMatch(/_total$/);
         else expect(name).not.toMatch(/_total$/);
@@ -221,28 +214,8 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
     }
   });
 
-  it('has alert rules that promtool accepts and that only name metrics the apps export', async () => {
+  it('has alert rules that only name metrics the apps export', async () => {
     const file = join(ROOT, 'config/prometheus/alerts.yml');
-    const check = promtool(['check', 'rules', file]);
-    expect(check.output).toContain('SUCCESS');
-    expect(check.status).toBe(0);
-
-    // the sample scrape configuration loads the rules; its token file is made up for the check
-    const dir = tempDir('prometheus');
-    const tokenFile = join(dir, 'metrics-token');
-    writeFileSync(tokenFile, METRICS_TOKEN);
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      readFileSync(join(ROOT, 'config/prometheus/prometheus.yml'), 'utf8').replaceAll(
-        '/etc/prometheus/secrets/metrics-token',
-        tokenFile,
-      ),
-    );
-    copyFileSync(file, join(dir, 'alerts.yml'));
-    const config = promtool(['check', 'config', join(dir, 'prometheus.yml')]);
-    expect(config.output).toContain('SUCCESS: 9 rules found');
-    expect(config.status).toBe(0);
-
     const exported = new Set<string>();
     for (const url of [api.url, workerUrl(worker)]) {
       for (const [name, type] of (await scrape(url)).types) {
