@@ -348,6 +348,13 @@ describe('openai provider against a Chat Completions server on loopback', () => 
         if (prompt === 'bad')
           return reply(400, { error: { message: 'bad request from provider' } });
         if (prompt === 'hang' && count === 1) return; // never answers
+        if (prompt === 'reset' && count === 1) {
+          // headers and half a body, then the connection is gone
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '200' });
+          res.write('{"choices":');
+          setTimeout(() => res.socket?.destroy(), 20);
+          return;
+        }
         reply(200, completion);
       });
     });
@@ -407,6 +414,13 @@ describe('openai provider against a Chat Completions server on loopback', () => 
     const done = await user.waitFor(String(body.id), ['succeeded']);
     expect(done.attempts).toBe(2);
     expect(done.result).toBe('echo: hang');
+  });
+
+  it('retries a connection lost while reading the answer', async () => {
+    const { body } = await user.post({ prompt: 'reset' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done.attempts).toBe(2);
+    expect(done.result).toBe('echo: reset');
   });
 
   it('never logs the API key', () => {

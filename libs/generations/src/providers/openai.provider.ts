@@ -61,7 +61,7 @@ export class OpenAiProvider extends GenAiProvider {
         `provider rejected the request (${response.status}): ${detail.slice(0, 200)}`,
       );
     }
-    const body = (await response.json().catch(() => ({}))) as ChatCompletion;
+    const body = parseCompletion(await this.readBody(response, signal));
     const text = body.choices?.[0]?.message?.content;
     if (typeof text !== 'string')
       throw new FinalProviderError('provider answered without a completion');
@@ -70,5 +70,24 @@ export class OpenAiProvider extends GenAiProvider {
       promptTokens: body.usage?.prompt_tokens ?? 0,
       completionTokens: body.usage?.completion_tokens ?? 0,
     };
+  }
+
+  /** The body, read under the attempt's deadline; a connection lost while reading is retryable. */
+  private async readBody(response: Response, signal: AbortSignal): Promise<string> {
+    try {
+      return await response.text();
+    } catch {
+      if (signal.aborted) throw signal.reason;
+      throw new RetryableProviderError('provider connection failed while reading its answer');
+    }
+  }
+}
+
+function parseCompletion(text: string): ChatCompletion {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as ChatCompletion) : {};
+  } catch {
+    return {};
   }
 }
