@@ -12,9 +12,16 @@ describe('GenerationStore (real PostgreSQL)', () => {
   });
   const store = new GenerationStore(dataSource);
   const ownerId = `store-${randomUUID()}`;
+  const budget = { maxAttempts: 3, exhausted: 'Error running generation: no attempt left' };
+  const output = { text: 'done', promptTokens: 2, completionTokens: 1 };
+  const failure = { message: 'Error generating text: boom', retryable: true, maxAttempts: 3 };
 
   beforeAll(() => dataSource.initialize());
-  afterAll(() => dataSource.destroy());
+  afterAll(async () => {
+    // no record of these tests is left for another suite's reconciler to pick up
+    await dataSource.query('DELETE FROM generations WHERE owner_id = $1', [ownerId]);
+    await dataSource.destroy();
+  });
 
   const create = async (): Promise<Generation> => {
     const generation = await store.createQueued({
@@ -30,41 +37,46 @@ describe('GenerationStore (real PostgreSQL)', () => {
     if (!generation) throw new Error('not created');
     return generation;
   };
-  const statusOf = async (id: string): Promise<string | undefined> =>
-    (await store.findOwned(ownerId, id))?.status;
+  const read = async (id: string): Promise<Generation | null> => store.findOwned(ownerId, id);
+  const statusOf = async (id: string): Promise<string | undefined> => (await read(id))?.status;
 
   it('claims a queued generation, succeeds it once, and never claims it again', async () => {
     const { id } = await create();
-    expect(await store.claim(id, 1)).toEqual({
-      prompt: 'a prompt',
-      model: 'local-dev-echo',
-      maxTokens: null,
-      temperature: null,
+    expect(await store.claim(id, budget)).toEqual({
+      outcome: 'claimed',
+      attempt: 1,
+      generation: {
+        prompt: 'a prompt',
+        model: 'local-dev-echo',
+        maxTokens: null,
+        temperature: null,
+      },
     });
-    const running = await store.findOwned(ownerId, id);
+    const running = await read(id);
     expect(running).toMatchObject({ status: 'running', attempts: 1 });
     expect(running?.startedAt).toBeInstanceOf(Date);
-    const output = { text: 'done', promptTokens: 2, completionTokens: 1 };
-    expect(await store.succeed(id, output)).toBe(true);
-    expect(await store.succeed(id, output)).toBe(false);
-    expect(await store.claim(id, 2)).toBeNull();
-    expect(await store.findOwned(ownerId, id)).toMatchObject({
+    expect(await store.succeed(id, 1, output)).toBe(true);
+    expect(await store.succeed(id, 1, output)).toBe(false);
+    expect(await store.claim(id, budget)).toEqual({ outcome: 'finished' });
+    expect(await read(id)).toMatchObject({
       status: 'succeeded',
       result: 'done',
       promptTokens: 2,
       completionTokens: 1,
+      attempts: 1,
     });
   });
 
   it('queues a retryable failure again, and fails the last attempt or a final failure', async () => {
     const retried = await create();
-    await store.claim(retried.id, 1);
-    const failure = { message: 'Error generating text: boom', retryable: true, maxAttempts: 3 };
+    await store.claim(retried.id, budget);
     expect(await store.failAttempt(retried.id, { ...failure, attempt: 1 })).toBe('requeued');
     expect(await statusOf(retried.id)).toBe('queued');
-    await store.claim(retried.id, 3);
+    await store.claim(retried.id, budget);
+    await store.failAttempt(retried.id, { ...failure, attempt: 2 });
+    await store.claim(retried.id, budget);
     expect(await store.failAttempt(retried.id, { ...failure, attempt: 3 })).toBe('failed');
-    expect(await store.findOwned(ownerId, retried.id)).toMatchObject({
+    expect(await read(retried.id)).toMatchObject({
       status: 'failed',
       error: 'Error generating text: boom',
       attempts: 3,
@@ -72,52 +84,96 @@ describe('GenerationStore (real PostgreSQL)', () => {
     expect(await store.failAttempt(retried.id, { ...failure, attempt: 3 })).toBe('skipped');
 
     const final = await create();
-    await store.claim(final.id, 1);
+    await store.claim(final.id, budget);
     expect(await store.failAttempt(final.id, { ...failure, retryable: false, attempt: 1 })).toBe(
       'failed',
     );
+  });
+
+  it('counts every claim as a try, and fails the record once its budget is spent', async () => {
+    const { id } = await create();
+    // a worker died mid-attempt twice: the stalled re-runs claim a running record again
+    for (const attempt of [1, 2, 3])
+      expect(await store.claim(id, budget)).toMatchObject({ outcome: 'claimed', attempt });
+    expect(await store.claim(id, budget)).toEqual({ outcome: 'exhausted' });
+    expect(await read(id)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: 'Error running generation: no attempt left',
+    });
+  });
+
+  it('ignores every write of an attempt once a newer attempt has started', async () => {
+    const { id } = await create();
+    await store.claim(id, budget);
+    await store.claim(id, budget); // the job ran again elsewhere: attempt 2 owns the record
+    expect(await store.failAttempt(id, { ...failure, attempt: 1 })).toBe('skipped');
+    expect(await store.succeed(id, 1, { ...output, text: 'stale' })).toBe(false);
+    await store.requeueOrphan(id, 1);
+    expect(await read(id)).toMatchObject({ status: 'running', attempts: 2 });
+    expect(await store.succeed(id, 2, output)).toBe(true);
+    expect(await read(id)).toMatchObject({ status: 'succeeded', result: 'done', attempts: 2 });
   });
 
   it('cancels only queued generations, and a cancelled one is never claimed', async () => {
     const queued = await create();
     expect((await store.cancel(ownerId, queued.id))?.status).toBe('cancelled');
     expect(await store.cancel(ownerId, queued.id)).toBeNull();
-    expect(await store.claim(queued.id, 1)).toBeNull();
+    expect(await store.claim(queued.id, budget)).toEqual({ outcome: 'finished' });
     expect(await store.cancel('someone-else', (await create()).id)).toBeNull();
 
     const running = await create();
-    await store.claim(running.id, 1);
+    await store.claim(running.id, budget);
     expect(await store.cancel(ownerId, running.id)).toBeNull();
     expect(await statusOf(running.id)).toBe('running');
   });
 
-  it('fails a record from outside an attempt only once its job has no attempt left', async () => {
-    const { id } = await create();
-    await store.claim(id, 1);
-    const job = { maxAttempts: 3, message: 'Error running generation: stalled' };
-    expect(await store.failExhausted(id, { ...job, attemptsMade: 2 })).toBe(false);
-    expect(await statusOf(id)).toBe('running');
-    expect(await store.failExhausted(id, { ...job, attemptsMade: 3 })).toBe(true);
-    expect(await statusOf(id)).toBe('failed');
-    expect(await store.failExhausted(id, { ...job, attemptsMade: 3 })).toBe(false);
+  it('settles a failed job: fails a running record, re-queues a queued one with attempts left', async () => {
+    const job = { message: 'Error running generation: stalled', maxAttempts: 3 };
+    const running = await create();
+    await store.claim(running.id, budget);
+    expect(await store.settleFailedJob(running.id, job)).toBe('failed');
+    expect(await read(running.id)).toMatchObject({ status: 'failed', error: job.message });
+    expect(await store.settleFailedJob(running.id, job)).toBe('none');
+
+    const neverRan = await create();
+    expect(await store.settleFailedJob(neverRan.id, job)).toBe('requeue');
+    expect(await statusOf(neverRan.id)).toBe('queued');
   });
 
-  it('lists unfinished generations for the reconciler and re-queues an orphaned one', async () => {
+  it('pages through unfinished generations for the reconciler, and re-queues an orphan', async () => {
     const queued = await create();
     const running = await create();
-    await store.claim(running.id, 1);
+    await store.claim(running.id, budget);
     const done = await create();
     await store.cancel(ownerId, done.id);
-    const unfinished = await store.findUnfinished(new Date(Date.now() + 60_000), 10_000);
-    const mine = new Map(unfinished.map((row) => [row.id, row.status]));
-    expect(mine.get(queued.id)).toBe('queued');
-    expect(mine.get(running.id)).toBe('running');
-    expect(mine.has(done.id)).toBe(false);
-    await store.requeueOrphan(running.id);
+    // five more created within one millisecond (the column keeps microseconds)
+    const sameMillisecond = await dataSource.query(
+      `INSERT INTO generations (owner_id, status, prompt, model, created_at)
+       SELECT $1, 'queued', 'p', 'm', timestamp with time zone '2026-01-01 00:00:00.000100+00' + n * interval '100 microseconds'
+         FROM generate_series(1, 5) AS n RETURNING id`,
+      [ownerId],
+    );
+    const cutoff = new Date(Date.now() + 60_000);
+    const seen = new Map<string, string>();
+    let page = await store.findUnfinished(cutoff, 2);
+    while (page.length > 0) {
+      for (const row of page) {
+        expect(seen.has(row.id)).toBe(false);
+        seen.set(row.id, row.status);
+      }
+      page = await store.findUnfinished(cutoff, 2, page[page.length - 1]);
+    }
+    expect(seen.get(queued.id)).toBe('queued');
+    expect(seen.get(running.id)).toBe('running');
+    expect(seen.has(done.id)).toBe(false);
+    for (const { id } of sameMillisecond as Array<{ id: string }>)
+      expect(seen.get(id)).toBe('queued');
+    await store.requeueOrphan(running.id, 1);
     expect(await statusOf(running.id)).toBe('queued');
   });
 
-  it('deletes only finished generations completed before the cutoff', async () => {
+  it('deletes only finished generations completed before the cutoff, in batches', async () => {
     const old = new Date(Date.now() - 40 * 86_400_000);
     const ids: Record<string, string> = {};
     for (const status of ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'recent']) {
@@ -128,8 +184,14 @@ describe('GenerationStore (real PostgreSQL)', () => {
         [id, status === 'recent' ? 'succeeded' : status, status === 'recent' ? new Date() : old],
       );
     }
+    // more than one batch of expired rows
+    await dataSource.query(
+      `INSERT INTO generations (owner_id, status, prompt, model, completed_at)
+       SELECT $1, 'succeeded', 'p', 'm', $2 FROM generate_series(1, 1500)`,
+      [ownerId, old],
+    );
     const deleted = await store.deleteFinishedBefore(new Date(Date.now() - 30 * 86_400_000));
-    expect(deleted).toBeGreaterThanOrEqual(3);
+    expect(deleted).toBeGreaterThanOrEqual(1503);
     for (const status of ['succeeded', 'failed', 'cancelled'])
       expect(await statusOf(ids[status])).toBeUndefined();
     for (const status of ['queued', 'running']) expect(await statusOf(ids[status])).toBe(status);

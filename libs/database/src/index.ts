@@ -1,3 +1,4 @@
+export { withAdvisoryLock } from './advisory-lock';
 export { DatabaseUnavailableError, assertDatabaseAvailable } from './database-availability';
 export { buildDataSourceOptions } from './database-options';
 export type { DatabaseSchema } from './database-options';

@@ -1,5 +1,5 @@
 export { AppException } from './app.exception';
-export { classifyError } from './classify-error';
+export { classifyError, isDependencyUnavailable } from './classify-error';
 export type { ClassifiedError } from './classify-error';
 export { ERROR_CODES } from './error-codes';
 export { defaultDetailFor, errorMessage } from './error-message';

@@ -24,8 +24,20 @@ export interface AttemptFailure {
 /** Where a failed attempt left the record: failed for good, queued again, or untouched. */
 export type AttemptFailureOutcome = 'failed' | 'requeued' | 'skipped';
 
-/** A page position: rows strictly older than this (created_at, id) pair. */
+/** A page position: rows strictly past this (created_at, id) pair. */
 export type ListPosition = Pick<Generation, 'createdAt' | 'id'>;
+
+/** How a claim ended: an attempt to run, the budget spent (the record failed), or nothing to do. */
+export type Claim =
+  | { outcome: 'claimed'; attempt: number; generation: ClaimedGeneration }
+  | { outcome: 'exhausted' }
+  | { outcome: 'finished' };
+
+/** A reconciler candidate. */
+export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts'>;
+
+/** Rows deleted per statement by retention. */
+const DELETE_BATCH = 1000;
 
 /** A failure is final when another attempt would only repeat it, or when none is left. */
 function isFinal(failure: AttemptFailure): boolean {
@@ -36,13 +48,17 @@ function isFinal(failure: AttemptFailure): boolean {
  * The generations table: every read and write of it, and every status transition of its rows,
  * in one place and one style — parameterised SQL through TypeORM's connection (its logger still
  * times every statement), one round trip per change, each transition a single conditional
- * UPDATE so that concurrent writers (the api cancelling, a worker finishing, the reconciler)
- * never overwrite each other:
+ * UPDATE so that concurrent writers (the api cancelling, workers, the reconciler) never
+ * overwrite each other:
  *
  *   queued ──claim──▶ running ──succeed──▶ succeeded
  *     │  ▲              │ └──failAttempt──▶ failed (final) / queued (retry)
  *     │  └─requeueOrphan┘
- *     └──cancel──▶ cancelled          failExhausted: queued|running ──▶ failed
+ *     └──cancel──▶ cancelled     claim without budget, settleFailedJob ──▶ failed
+ *
+ * A running record carries its attempt's number; every write an attempt makes afterwards is
+ * guarded by it, so an old attempt (its worker timed out or lost the job's lock) changes
+ * nothing once a newer one has started.
  */
 @Injectable()
 export class GenerationStore {
@@ -143,97 +159,138 @@ export class GenerationStore {
   }
 
   /**
-   * queued (or running, when a job runs again after its worker died) → running for `attempt`;
-   * null when the generation is finished, cancelled or gone, and the attempt must not run.
+   * Starts the next attempt: queued (or running, when a job runs again after its worker died)
+   * → running with `attempts + 1`, the attempt's number returned for every later write to
+   * carry. The retry budget is the record's, across re-created jobs: with none left the record
+   * fails now. `finished` when it is finished, cancelled or gone and nothing must run.
    */
-  async claim(id: string, attempt: number): Promise<ClaimedGeneration | null> {
-    const { rows } = await this.execute<ClaimedGeneration>(
+  async claim(id: string, budget: { maxAttempts: number; exhausted: string }): Promise<Claim> {
+    const { rows } = await this.execute<
+      ClaimedGeneration & { status: GenerationStatus; attempts: number }
+    >(
       `UPDATE generations
-          SET status = 'running', attempts = $2, error = NULL,
+          SET status = CASE WHEN attempts < $2 THEN 'running' ELSE 'failed' END,
+              attempts = CASE WHEN attempts < $2 THEN attempts + 1 ELSE attempts END,
+              error = CASE WHEN attempts < $2 THEN NULL ELSE COALESCE(error, $3) END,
+              completed_at = CASE WHEN attempts < $2 THEN NULL ELSE now() END,
               started_at = COALESCE(started_at, now())
         WHERE id = $1 AND status IN ('queued', 'running')
-    RETURNING prompt, model, max_tokens AS "maxTokens", temperature`,
-      [id, attempt],
+    RETURNING status, attempts, prompt, model, max_tokens AS "maxTokens", temperature`,
+      [id, budget.maxAttempts, budget.exhausted],
     );
-    return rows[0] ?? null;
+    const row = rows[0];
+    if (!row) return { outcome: 'finished' };
+    if (row.status === 'failed') return { outcome: 'exhausted' };
+    const { attempts, prompt, model, maxTokens, temperature } = row;
+    return {
+      outcome: 'claimed',
+      attempt: attempts,
+      generation: { prompt, model, maxTokens, temperature },
+    };
   }
 
-  /** running → succeeded with the text and usage; false when it is no longer running. */
+  /** running → succeeded, if `attempt` is still the current one; false when it is not. */
   async succeed(
     id: string,
+    attempt: number,
     output: { text: string; promptTokens: number; completionTokens: number },
   ): Promise<boolean> {
     const { affected } = await this.execute(
       `UPDATE generations
-          SET status = 'succeeded', result = $2, prompt_tokens = $3, completion_tokens = $4,
+          SET status = 'succeeded', result = $3, prompt_tokens = $4, completion_tokens = $5,
               completed_at = now()
-        WHERE id = $1 AND status = 'running'`,
-      [id, output.text, output.promptTokens, output.completionTokens],
+        WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      [id, attempt, output.text, output.promptTokens, output.completionTokens],
     );
     return affected > 0;
   }
 
-  /** running → failed when the failure is final, else → queued for the next attempt. */
+  /**
+   * The current attempt failed: running → failed when the failure is final, else → queued for
+   * the next one. An attempt that is no longer the current one changes nothing (`skipped`).
+   */
   async failAttempt(id: string, failure: AttemptFailure): Promise<AttemptFailureOutcome> {
     const final = isFinal(failure);
     const { affected } = await this.execute(
       final
-        ? `UPDATE generations SET status = 'failed', error = $2, completed_at = now()
-            WHERE id = $1 AND status = 'running'`
-        : `UPDATE generations SET status = 'queued', error = $2
-            WHERE id = $1 AND status = 'running'`,
-      [id, failure.message],
+        ? `UPDATE generations SET status = 'failed', error = $3, completed_at = now()
+            WHERE id = $1 AND status = 'running' AND attempts = $2`
+        : `UPDATE generations SET status = 'queued', error = $3
+            WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      [id, failure.attempt, failure.message],
     );
     if (affected === 0) return 'skipped';
     return final ? 'failed' : 'requeued';
   }
 
   /**
-   * A job that failed outside an attempt (stalled too often, Bull's timeout): once it has no
-   * attempt left, queued|running → failed with the reason. True when the record changed.
+   * A job Bull gave up on (stalled too often, timed out, out of its own attempts): a running
+   * record fails with `message`; a queued one that still has attempts needs a new job
+   * (`requeue`); a finished one is left alone (`none`).
    */
-  async failExhausted(
+  async settleFailedJob(
     id: string,
-    job: { attemptsMade: number; maxAttempts: number; message: string },
-  ): Promise<boolean> {
-    if (job.attemptsMade < job.maxAttempts) return false;
+    job: { message: string; maxAttempts: number },
+  ): Promise<'failed' | 'requeue' | 'none'> {
     const { affected } = await this.execute(
       `UPDATE generations SET status = 'failed', error = $2, completed_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running')`,
-      [id, job.message],
+        WHERE id = $1 AND (status = 'running' OR (status = 'queued' AND attempts >= $3))`,
+      [id, job.message, job.maxAttempts],
     );
-    return affected > 0;
+    if (affected > 0) return 'failed';
+    const { rows } = await this.execute<{ status: GenerationStatus }>(
+      'SELECT status FROM generations WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.status === 'queued' ? 'requeue' : 'none';
   }
 
-  /** Unfinished generations created before `cutoff`, oldest first: the reconciler's candidates. */
+  /**
+   * Unfinished generations created before `cutoff`, oldest first, `limit` of them after
+   * `after`: the reconciler pages through all of them, never the same first page again.
+   */
   async findUnfinished(
     cutoff: Date,
     limit: number,
-  ): Promise<Array<{ id: string; status: GenerationStatus }>> {
-    const { rows } = await this.execute<{ id: string; status: GenerationStatus }>(
-      `SELECT id, status FROM generations
+    after?: Pick<Generation, 'id'>,
+  ): Promise<UnfinishedGeneration[]> {
+    // The position is the last row's own created_at, read in the database: a JavaScript Date
+    // keeps milliseconds, the column microseconds, and rows of one millisecond would repeat.
+    const { rows } = await this.execute<UnfinishedGeneration>(
+      `SELECT id, status, attempts FROM generations
         WHERE status IN ('queued', 'running') AND created_at < $1
-        ORDER BY created_at ASC LIMIT $2`,
-      [cutoff, limit],
+          AND ($3::uuid IS NULL OR (created_at, id) > (
+                (SELECT created_at FROM generations WHERE id = $3), $3::uuid))
+        ORDER BY created_at ASC, id ASC LIMIT $2`,
+      [cutoff, limit, after?.id ?? null],
     );
     return rows;
   }
 
-  /** running → queued for a generation whose job is gone (its worker and Redis lost it). */
-  async requeueOrphan(id: string): Promise<void> {
+  /** running → queued for a generation whose job is gone, if `attempts` is still current. */
+  async requeueOrphan(id: string, attempts: number): Promise<void> {
     await this.execute(
-      `UPDATE generations SET status = 'queued' WHERE id = $1 AND status = 'running'`,
-      [id],
+      `UPDATE generations SET status = 'queued'
+        WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      [id, attempts],
     );
   }
 
-  /** Deletes finished generations completed before `cutoff`; returns how many. */
+  /**
+   * Deletes finished generations completed before `cutoff`, in batches (no statement holds
+   * many locks or runs long); returns how many.
+   */
   async deleteFinishedBefore(cutoff: Date): Promise<number> {
-    const { affected } = await this.execute(
-      'DELETE FROM generations WHERE status = ANY($1) AND completed_at < $2',
-      [FINISHED_STATUSES, cutoff],
-    );
-    return affected;
+    let deleted = 0;
+    for (;;) {
+      const { affected } = await this.execute(
+        `DELETE FROM generations WHERE id IN (
+           SELECT id FROM generations WHERE status = ANY($1) AND completed_at < $2 LIMIT $3)`,
+        [FINISHED_STATUSES, cutoff, DELETE_BATCH],
+      );
+      deleted += affected;
+      if (affected < DELETE_BATCH) return deleted;
+    }
   }
 
   private async execute<T = never>(

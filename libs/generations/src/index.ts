@@ -9,6 +9,7 @@ export {
 export { GENERATION_STATUSES, Generation } from './generation.entity';
 export type { GenerationStatus } from './generation.entity';
 export { GenerationStore } from './generation.store';
+export type { UnfinishedGeneration } from './generation.store';
 export { GenerationPage, GenerationView, toView } from './generation.view';
 export { GenerationsModule } from './generations.module';
 export { GenerationsService } from './generations.service';

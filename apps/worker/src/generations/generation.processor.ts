@@ -1,36 +1,56 @@
 import { AppConfig } from '@app/config';
-import { errorMessage } from '@app/exceptions';
+import { errorMessage, isDependencyUnavailable } from '@app/exceptions';
 import {
   GENERATIONS_QUEUE,
   GenAiProvider,
   GenerationJobData,
+  GenerationQueue,
   GenerationStore,
 } from '@app/generations';
+import { ShutdownState, withTimeout } from '@app/lifecycle';
 import { getLogger, runInJobContext } from '@app/logging';
 import { runJob } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { describeFailure } from './generation-failure';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AttemptStopped,
+  StopReason,
+  describeFailure,
+  describeJobFailure,
+} from './generation-failure';
 import { JobOutcome, generationJobDuration, generationJobsTotal } from './generation-job.metrics';
+
+/** A database blip while claiming is waited out this long before it costs the job an attempt. */
+const CLAIM_RETRY_MS = 30_000;
+const CLAIM_RETRY_INTERVAL_MS = 1000;
+/** On shutdown, attempts still running this long before SHUTDOWN_TIMEOUT_MS are stopped. */
+const SHUTDOWN_STOP_MARGIN_MS = 3000;
 
 const logger = getLogger('GenerationProcessor');
 
 /**
- * Runs generations, WORKER_CONCURRENCY at a time: claim (`running`) → provider → `succeeded`,
- * or a failed attempt that the store turns into `failed` (final) or `queued` (Bull retries it
- * after its backoff). Final failures are discarded so Bull does not retry them. A job that
- * fails outside an attempt (stalled too often, Bull's timeout) still fails its record.
+ * Runs generations, WORKER_CONCURRENCY at a time: claim (`running`, the next attempt number) →
+ * provider → `succeeded`, or a failed attempt that the store turns into `failed` (final) or
+ * `queued` (Bull retries it after its backoff). Each attempt has one AbortController, made
+ * before the claim and aborted at its deadline, when Bull times the job out, when the job's
+ * lock cannot be extended, and when a shutdown is about to run out of time; every write the
+ * attempt makes carries its number, so a stopped attempt never overwrites a newer one.
  */
 @Injectable()
-export class GenerationProcessor implements OnApplicationBootstrap {
+export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   /** The attempt's one deadline: JOB_TIMEOUT_MS, or the provider's call limit when shorter. */
   private readonly attemptTimeoutMs: number;
+  /** Attempts running in this process, by job id. */
+  private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
 
   constructor(
     @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
+    private readonly generations: GenerationQueue,
     private readonly store: GenerationStore,
     private readonly provider: GenAiProvider,
+    private readonly shutdown: ShutdownState,
     private readonly config: AppConfig,
   ) {
     this.attemptTimeoutMs = Math.min(
@@ -42,10 +62,45 @@ export class GenerationProcessor implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     void this.queue.process(this.config.worker.concurrency, (job) => this.run(job));
     this.queue.on('failed', (job, error) => void this.onFailed(job, error));
+    this.queue.on('lock-extension-failed', (job: Job) => this.stop(job, 'lock-lost'));
+    // From SIGTERM on, no new job starts here; the ones running finish or are stopped in time.
+    this.shutdown.onBegin(() => {
+      this.queue.pause(true, true).catch((error: unknown) => {
+        logger.warn({ err: error }, 'Error pausing the queue for shutdown');
+      });
+    });
+  }
+
+  /** Lets running attempts finish; stops the ones that would outlast SHUTDOWN_TIMEOUT_MS. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const { timeoutMs } = this.config.shutdown;
+    const margin = Math.min(SHUTDOWN_STOP_MARGIN_MS, timeoutMs / 2);
+    if (await this.settled(timeoutMs - margin)) return;
+    logger.warn({ running: this.running.size }, 'stopping attempts still running at shutdown');
+    for (const { stop } of this.running.values()) stop.abort(new AttemptStopped('shutdown'));
+    await this.settled(margin);
   }
 
   /** One attempt of one generation. Idempotent: a job that runs twice leaves one record. */
   async run(job: Job<GenerationJobData>): Promise<void> {
+    const stop = new AbortController();
+    const deadline = setTimeout(
+      () => stop.abort(new AttemptStopped('deadline')),
+      this.attemptTimeoutMs,
+    );
+    let finish = (): void => undefined;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.running.set(String(job.id), { stop, done });
+    try {
+      await runJob(job, () => this.attempt(job, stop.signal));
+    } finally {
+      clearTimeout(deadline);
+      this.running.delete(String(job.id));
+      finish();
+    }
+  }
+
+  private async attempt(job: Job<GenerationJobData>, signal: AbortSignal): Promise<void> {
     const id = job.data.generationId;
     const started = process.hrtime.bigint();
     const record = (outcome: JobOutcome): void => {
@@ -53,57 +108,119 @@ export class GenerationProcessor implements OnApplicationBootstrap {
       generationJobsTotal.inc(labels);
       generationJobDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     };
-    await runJob(job, async () => {
-      const attempt = job.attemptsMade + 1;
-      const generation = await this.store.claim(id, attempt);
-      if (!generation) {
-        logger.info({ generationId: id }, 'generation is finished, cancelled or gone; skipping');
+    const claim = await this.claim(id, signal);
+    if (claim.outcome === 'finished') {
+      logger.info({ generationId: id }, 'generation is finished, cancelled or gone; skipping');
+      record('skipped');
+      return;
+    }
+    if (claim.outcome === 'exhausted') {
+      logger.warn({ generationId: id }, 'generation has no attempt left; failed');
+      record('failed');
+      await job.discard();
+      return;
+    }
+    const { attempt, generation } = claim;
+    try {
+      const output = await this.provider.generate(
+        {
+          prompt: generation.prompt,
+          model: generation.model,
+          maxTokens: generation.maxTokens ?? undefined,
+          temperature: generation.temperature ?? undefined,
+        },
+        signal,
+      );
+      if (!(await this.store.succeed(id, attempt, output))) {
+        logger.warn(
+          { generationId: id, attempt },
+          'result discarded: a newer attempt owns the generation',
+        );
         record('skipped');
         return;
       }
-      try {
-        const output = await this.provider.generate(
-          {
-            prompt: generation.prompt,
-            model: generation.model,
-            maxTokens: generation.maxTokens ?? undefined,
-            temperature: generation.temperature ?? undefined,
-          },
-          AbortSignal.timeout(this.attemptTimeoutMs),
-        );
-        await this.store.succeed(id, output);
-        record('succeeded');
-        logger.info(
-          { generationId: id, provider: this.provider.name, attempt },
-          'generation succeeded',
-        );
-      } catch (error) {
-        const failure = describeFailure(error, this.attemptTimeoutMs);
-        const outcome = await this.store.failAttempt(id, {
-          ...failure,
-          attempt,
-          maxAttempts: job.opts.attempts ?? 1,
-        });
-        if (!failure.retryable) await job.discard();
-        record(outcome === 'requeued' ? 'retried' : 'failed');
-        throw error;
-      }
-    });
+      record('succeeded');
+      logger.info(
+        { generationId: id, provider: this.provider.name, attempt },
+        'generation succeeded',
+      );
+    } catch (error) {
+      const failure = describeFailure(
+        signal.aborted ? signal.reason : error,
+        this.attemptTimeoutMs,
+      );
+      const outcome = await this.store.failAttempt(id, {
+        ...failure,
+        attempt,
+        maxAttempts: this.config.queue.attempts,
+      });
+      if (outcome === 'failed') await job.discard();
+      record(outcome === 'requeued' ? 'retried' : outcome === 'failed' ? 'failed' : 'skipped');
+      throw error;
+    }
   }
 
-  /** Jobs failed outside the processor (stalled too often, Bull's timeout) still fail their record. */
-  private async onFailed(job: Job<GenerationJobData>, error: Error): Promise<void> {
+  /** The claim, retried in-process while PostgreSQL is briefly unreachable. */
+  private async claim(id: string, signal: AbortSignal): ReturnType<GenerationStore['claim']> {
+    const budget = {
+      maxAttempts: this.config.queue.attempts,
+      exhausted: errorMessage(
+        'running generation',
+        `no attempt left after ${this.config.queue.attempts} tries`,
+      ),
+    };
+    const giveUpAt = Date.now() + CLAIM_RETRY_MS;
+    for (;;) {
+      try {
+        return await this.store.claim(id, budget);
+      } catch (error) {
+        if (!isDependencyUnavailable(error) || Date.now() >= giveUpAt || signal.aborted)
+          throw error;
+        logger.warn({ generationId: id }, 'PostgreSQL unavailable while claiming; retrying');
+        await sleep(CLAIM_RETRY_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * A job Bull failed — by the processor's error, or outside it (stalled too often, its own
+   * timeout). Once the job is failed for good, the record follows: failed with the reason, or a
+   * new job when the record still has attempts. A job already removed is nothing to do: the
+   * reconciler finds its record.
+   */
+  private async onFailed(job: Job<GenerationJobData> | null, error: Error): Promise<void> {
+    if (!job) return;
+    if (error?.message?.startsWith('Promise timed out')) this.stop(job, 'bull-timeout');
     await runInJobContext(job, async () => {
-      const failed = await this.store.failExhausted(job.data.generationId, {
-        attemptsMade: job.attemptsMade,
-        maxAttempts: job.opts.attempts ?? 1,
-        message: errorMessage('running generation', error.message.slice(0, 500)),
+      if (!(await job.isFailed())) return;
+      const id = job.data.generationId;
+      const settled = await this.store.settleFailedJob(id, {
+        message: describeJobFailure(error?.message, this.attemptTimeoutMs),
+        maxAttempts: this.config.queue.attempts,
       });
-      if (failed)
+      if (settled === 'failed')
         logger.warn(
-          { generationId: job.data.generationId, reason: error.message },
-          'generation failed outside the processor',
+          { generationId: id, reason: error?.message },
+          'generation failed outside an attempt',
         );
+      if (settled === 'requeue') {
+        await job.remove();
+        await this.generations.enqueue(id);
+      }
     }).catch((failure: unknown) => logger.error({ err: failure }, 'Error recording a failed job'));
+  }
+
+  private stop(job: Job | null, reason: StopReason): void {
+    if (job) this.running.get(String(job.id))?.stop.abort(new AttemptStopped(reason));
+  }
+
+  /** Whether every running attempt finished within `ms`. */
+  private async settled(ms: number): Promise<boolean> {
+    const done = [...this.running.values()].map((attempt) => attempt.done);
+    if (done.length === 0) return true;
+    return withTimeout(Promise.all(done), ms, 'running attempts').then(
+      () => true,
+      () => false,
+    );
   }
 }

@@ -1,27 +1,58 @@
 import { AppConfig } from '@app/config';
-import { GenerationQueue, GenerationStore } from '@app/generations';
+import { withAdvisoryLock } from '@app/database';
+import {
+  GENERATIONS_QUEUE,
+  GenerationJobData,
+  GenerationQueue,
+  GenerationStore,
+  UnfinishedGeneration,
+} from '@app/generations';
 import { getLogger } from '@app/logging';
+import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Job, Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import { describeJobFailure } from '../generations/generation-failure';
+import { GenerationRetention } from './generation-retention';
 
 /** How often unfinished records are checked against the queue. */
 export const RECONCILE_INTERVAL_MS = 30_000;
-/** Candidates read per pass. */
-const RECONCILE_BATCH = 200;
+/** Candidates read per page; a pass pages through all of them. */
+const RECONCILE_PAGE = 200;
+/** One reconcile at a time across every worker replica (a PostgreSQL advisory lock key). */
+const RECONCILE_LOCK_KEY = 0x72_6c_72_63; // "rlrc"
+
+/** Job states in which Bull will still run the job: the record is left to it. */
+const IN_FLIGHT = new Set(['waiting', 'delayed', 'active', 'paused']);
+
+export interface ReconcileResult {
+  checked: number;
+  requeued: number;
+  failed: number;
+}
 
 const logger = getLogger('GenerationReconciler');
 
 /**
- * Keeps records and jobs from drifting apart: every RECONCILE_INTERVAL_MS, a queued (or
- * orphaned running) generation older than a grace period whose job is gone — Redis lost it,
- * or it was never added — is queued again through the api's own producer.
+ * Keeps records and jobs from drifting apart. Every RECONCILE_INTERVAL_MS it pages through the
+ * queued and running generations older than a grace period and looks at each one's job: one
+ * Bull will still run is left alone; a failed one settles the record (failed with the job's
+ * reason, or queued again while it has attempts); a completed or missing one (a lost write,
+ * Redis lost the job) is queued again through the api's own producer. One pass at a time, in
+ * this process and across replicas. Each pass also makes sure retention is scheduled.
  */
 @Injectable()
 export class GenerationReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
+  private pass?: Promise<ReconcileResult | undefined>;
 
   constructor(
+    @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: GenerationStore,
-    private readonly queue: GenerationQueue,
+    private readonly generations: GenerationQueue,
+    private readonly retention: GenerationRetention,
     private readonly config: AppConfig,
   ) {}
 
@@ -35,27 +66,62 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
     clearInterval(this.timer);
   }
 
-  /** One pass; returns how many generations it queued again. */
-  async reconcile(): Promise<number> {
+  /** One pass (or the one already running); undefined when another replica holds the pass. */
+  reconcile(): Promise<ReconcileResult | undefined> {
+    this.pass ??= this.run().finally(() => (this.pass = undefined));
+    return this.pass;
+  }
+
+  private async run(): Promise<ReconcileResult | undefined> {
     try {
-      // A job is added right after its record: give that (and a stalled job's recovery) time.
-      const graceMs = Math.max(10_000, this.config.queue.lockDurationMs * 2);
-      const candidates = await this.store.findUnfinished(
-        new Date(Date.now() - graceMs),
-        RECONCILE_BATCH,
+      await this.retention.schedule();
+      const result = await withAdvisoryLock(this.dataSource, RECONCILE_LOCK_KEY, () =>
+        this.checkAll(),
       );
-      let requeued = 0;
-      for (const { id, status } of candidates) {
-        if (await this.queue.hasJob(id)) continue;
-        if (status === 'running') await this.store.requeueOrphan(id);
-        await this.queue.enqueue(id);
-        requeued += 1;
-      }
-      if (requeued > 0) logger.warn({ requeued }, 're-queued generations whose job was missing');
-      return requeued;
+      if (result?.requeued) logger.warn(result, 're-queued generations whose job was missing');
+      else if (result?.failed) logger.warn(result, 'failed generations whose job had failed');
+      return result;
     } catch (error) {
       logger.warn({ err: error }, 'Error reconciling generations with the queue; will retry');
-      return 0;
+      return undefined;
     }
+  }
+
+  private async checkAll(): Promise<ReconcileResult> {
+    // A job is added right after its record: give that (and a stalled job's recovery) time.
+    const graceMs = Math.max(10_000, this.config.queue.lockDurationMs * 2);
+    const cutoff = new Date(Date.now() - graceMs);
+    const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0 };
+    let page: UnfinishedGeneration[] = [];
+    do {
+      const after = page[page.length - 1];
+      page = await this.store.findUnfinished(cutoff, RECONCILE_PAGE, after);
+      for (const candidate of page) {
+        result.checked += 1;
+        const outcome = await this.check(candidate);
+        if (outcome === 'requeued') result.requeued += 1;
+        if (outcome === 'failed') result.failed += 1;
+      }
+    } while (page.length === RECONCILE_PAGE);
+    return result;
+  }
+
+  private async check(candidate: UnfinishedGeneration): Promise<'requeued' | 'failed' | 'left'> {
+    const job = (await this.queue.getJob(candidate.id)) as Job<GenerationJobData> | null;
+    const state = job ? await job.getState() : 'missing';
+    if (IN_FLIGHT.has(state)) return 'left';
+    if (state === 'failed') {
+      const settled = await this.store.settleFailedJob(candidate.id, {
+        message: describeJobFailure(job?.failedReason, this.config.queue.jobTimeoutMs),
+        maxAttempts: this.config.queue.attempts,
+      });
+      if (settled === 'failed') return 'failed';
+      if (settled === 'none') return 'left';
+    } else if (candidate.status === 'running') {
+      await this.store.requeueOrphan(candidate.id, candidate.attempts);
+    }
+    await job?.remove();
+    await this.generations.enqueue(candidate.id);
+    return 'requeued';
   }
 }

@@ -14,9 +14,9 @@ const DAY_MS = 86_400_000;
 const logger = getLogger('GenerationRetention');
 
 /**
- * Deletes finished generations older than GENERATION_RETENTION_DAYS (0 keeps them), as a
- * daily repeatable job on its own queue: every replica schedules the same job id, Bull runs it
- * once, and Bull Board shows its runs.
+ * Deletes finished generations older than GENERATION_RETENTION_DAYS (0 keeps them), in
+ * batches, as a daily repeatable job on its own queue: every replica schedules the same job
+ * id, Bull runs it once, Bull Board shows its runs, and a failed run is logged with its stack.
  */
 @Injectable()
 export class GenerationRetention implements OnApplicationBootstrap {
@@ -28,7 +28,6 @@ export class GenerationRetention implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     void this.queue.process(1, (job) => runJob(job, () => this.deleteExpired()));
-    void this.schedule();
   }
 
   /** Returns how many generations it deleted. */
@@ -40,7 +39,12 @@ export class GenerationRetention implements OnApplicationBootstrap {
     return deleted;
   }
 
-  private async schedule(): Promise<void> {
+  /**
+   * Makes sure the daily job is scheduled (the same job id every time, so this is idempotent);
+   * the reconciler calls it on every pass, so a worker that started while Redis was away
+   * schedules it once Redis is back.
+   */
+  async schedule(): Promise<void> {
     try {
       await this.queue.add(
         {},
@@ -52,7 +56,7 @@ export class GenerationRetention implements OnApplicationBootstrap {
         },
       );
     } catch (error) {
-      logger.warn({ err: error }, 'Error scheduling the retention job; will retry at next start');
+      logger.warn({ err: error }, 'Error scheduling the retention job; will retry');
     }
   }
 }
