@@ -101,3 +101,29 @@ describe('Kubernetes manifests (config/kubernetes)', () => {
     }
   });
 });
+
+describe('docker-compose.yml', () => {
+  const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+  const compose = parseAllDocuments(text)[0].toJS() as Doc;
+
+  it('publishes no port beyond 127.0.0.1', () => {
+    const ports = Object.values(compose.services as Record<string, Doc>).flatMap(
+      (service) => (service.ports ?? []) as string[],
+    );
+    expect(ports.length).toBeGreaterThan(0);
+    for (const port of ports) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+  });
+
+  it('has no default secret: each one is required, and Redis has a password', () => {
+    for (const secret of [
+      'POSTGRES_PASSWORD',
+      'REDIS_PASSWORD',
+      'BULL_BOARD_PASSWORD',
+      'METRICS_TOKEN',
+    ])
+      expect(text).toMatch(new RegExp(`\\$\\{${secret}:\\?`));
+    expect(text).not.toMatch(/\$\{[A-Z_]*(PASSWORD|TOKEN):-/);
+    expect(compose.services.redis.command).toContain('--requirepass');
+    expect(compose['x-app'].environment.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD/);
+  });
+});
