@@ -18,16 +18,20 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   });
 }
 
+/** A validation answer (and its log line) lists this many fields at most, and says how many. */
+export const MAX_LISTED_FIELDS = 20;
+
 export function validationFailed(errors: ValidationError[]): AppException {
   const fields = flattenValidationErrors(errors);
   const count = fields.length;
+  const listed = count > MAX_LISTED_FIELDS ? `; the first ${MAX_LISTED_FIELDS} are listed` : '';
   return new AppException(
     400,
     errorMessage(
       'validating request',
-      `${count} ${count === 1 ? 'field is' : 'fields are'} invalid`,
+      `${count} ${count === 1 ? 'field is' : 'fields are'} invalid${listed}`,
     ),
-    { code: 'VALIDATION_FAILED', errors: fields },
+    { code: 'VALIDATION_FAILED', errors: fields.slice(0, MAX_LISTED_FIELDS) },
   );
 }
 

@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 
 /** Deeper JSON is refused before validation walks it (a stack-exhaustion guard). */
 export const MAX_JSON_DEPTH = 32;
+/** An object with more keys is refused before validation (whose work and answer grow with it). */
+export const MAX_JSON_KEYS = 1000;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -19,15 +21,49 @@ function isJsonType(req: IncomingMessage): boolean {
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
-function depthExceeds(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
+/**
+ * The first thing in a parsed body that no route should see: too deep, too many keys in one
+ * object, or a U+0000 in a string (PostgreSQL cannot store it). One walk, without recursion.
+ */
+function bodyProblem(value: unknown): AppException | undefined {
+  const stack: Array<[unknown, number, string]> = [[value, 1, '']];
   while (stack.length > 0) {
-    const [current, depth] = stack.pop() as [unknown, number];
+    const [current, depth, path] = stack.pop() as [unknown, number, string];
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return nulCharacter(path || 'body');
+      continue;
+    }
     if (current === null || typeof current !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+    if (depth > MAX_JSON_DEPTH) {
+      return new AppException(
+        400,
+        errorMessage('parsing JSON body', `it is nested deeper than ${MAX_JSON_DEPTH} levels`),
+        { code: 'INVALID_JSON' },
+      );
+    }
+    const keys = Object.keys(current);
+    if (keys.length > MAX_JSON_KEYS) {
+      return new AppException(
+        400,
+        errorMessage('parsing JSON body', `an object has more than ${MAX_JSON_KEYS} keys`),
+        { code: 'INVALID_JSON' },
+      );
+    }
+    for (const key of keys) {
+      const child = (current as Record<string, unknown>)[key];
+      const childPath = path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) return nulCharacter(path || 'body');
+      stack.push([child, depth + 1, childPath]);
+    }
   }
-  return false;
+  return undefined;
+}
+
+function nulCharacter(field: string): AppException {
+  return new AppException(400, errorMessage('validating request', '1 field is invalid'), {
+    code: 'VALIDATION_FAILED',
+    errors: [{ field, messages: [`${field} must not contain the character U+0000`] }],
+  });
 }
 
 /** body-parser's error types, answered with the catalogue's codes. */
@@ -65,8 +101,9 @@ function toAppException(error: Error & { type?: string }, limit: string): AppExc
 
 /**
  * The api's body parser (Nest's own is off so that it runs after the request context): JSON
- * only — a body of another type is a 415 — within BODY_LIMIT, at most MAX_JSON_DEPTH deep, and
- * every failure an AppException for the problem-details filter. `skip` leaves paths alone.
+ * only — a body of another type is a 415 — within BODY_LIMIT, at most MAX_JSON_DEPTH deep, at
+ * most MAX_JSON_KEYS keys per object, no U+0000, and every failure an AppException for the
+ * problem-details filter. `skip` leaves requests alone (nothing of their body is read).
  */
 export function jsonBody(limit: string, skip: (req: Request) => boolean = () => false) {
   const parse = json({ limit, type: isJsonType });
@@ -84,16 +121,7 @@ export function jsonBody(limit: string, skip: (req: Request) => boolean = () => 
     }
     parse(req, res, (error?: unknown) => {
       if (error) return resume(toAppException(error as Error, limit));
-      if (depthExceeds(req.body, MAX_JSON_DEPTH)) {
-        return resume(
-          new AppException(
-            400,
-            errorMessage('parsing JSON body', `it is nested deeper than ${MAX_JSON_DEPTH} levels`),
-            { code: 'INVALID_JSON' },
-          ),
-        );
-      }
-      resume();
+      resume(bodyProblem(req.body));
     });
   };
 }
