@@ -2,7 +2,7 @@ import { AppConfig } from '@app/config';
 import { InFlightRequests, ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { MetricsService, RouteTemplates } from '@app/metrics';
-import { RateLimitMiddleware, clientIp, securityHeaders } from '@app/security';
+import { RateLimitMiddleware, clientIp, requestClass, securityHeaders } from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -54,7 +54,13 @@ export async function createApiApp(
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: config.http.corsOrigins, maxAge: 600 });
   }
-  app.use(jsonBody(config.http.bodyLimit, (req) => req.path.startsWith(DASHBOARD_PATH)));
+  const corsEnabled = config.http.corsOrigins.length > 0;
+  app.use(
+    jsonBody(
+      config.http.bodyLimit,
+      (req) => req.path.startsWith(DASHBOARD_PATH) || requestClass(req, corsEnabled) !== 'counted',
+    ),
+  );
   mountBullBoard(app, config);
   mountSwagger(app, config);
   answerClientErrors(app.getHttpServer());

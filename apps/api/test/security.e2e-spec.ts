@@ -293,19 +293,31 @@ describe('rate limiting (two api processes sharing Redis)', () => {
     expect((await fetch(`${apis[0].url}/nope`, from(ip))).status).toBe(429);
   });
 
-  it('does not count CORS preflights', async () => {
-    const ip = nextIp();
-    for (let i = 0; i < LIMIT * 2; i += 1) {
-      const response = await fetch(`${apis[0].url}/api/v1/me`, {
-        method: 'OPTIONS',
-        headers: {
-          'X-Forwarded-For': ip,
-          Origin: 'https://evil.example',
-          'Access-Control-Request-Method': 'GET',
-        },
-      });
-      expect(response.status).not.toBe(429);
-      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  it('does not count CORS preflights (CORS on)', async () => {
+    const cors = await startProbeApi(
+      env({
+        TRUST_PROXY: 'loopback',
+        RATE_LIMIT_PER_MINUTE: String(LIMIT),
+        RATE_LIMIT_EXEMPT_IPS: '',
+        CORS_ORIGINS: 'https://app.example',
+      }),
+    );
+    try {
+      const ip = nextIp();
+      for (let i = 0; i < LIMIT * 2; i += 1) {
+        const response = await fetch(`${cors.url}/api/v1/me`, {
+          method: 'OPTIONS',
+          headers: {
+            'X-Forwarded-For': ip,
+            Origin: 'https://evil.example',
+            'Access-Control-Request-Method': 'GET',
+          },
+        });
+        expect(response.status).not.toBe(429);
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      }
+    } finally {
+      await cors.stop();
     }
   });
 });

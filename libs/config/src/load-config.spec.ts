@@ -110,6 +110,16 @@ describe('loadConfig', () => {
     expect(line).not.toContain('hunter2');
   });
 
+  it('requires 16 characters of BULL_BOARD_PASSWORD in production', () => {
+    const short = { BULL_BOARD_USERNAME: 'ops', BULL_BOARD_PASSWORD: 'short' };
+    expect(problemsOf({ ENVIRONMENT: 'production', ...short })).toEqual([
+      'BULL_BOARD_PASSWORD must be at least 16 characters in production',
+    ]);
+    expect(() => loadConfig(short, NO_DOTENV)).not.toThrow();
+    const long = { ENVIRONMENT: 'production', ...short, BULL_BOARD_PASSWORD: 'p'.repeat(16) };
+    expect(() => loadConfig(long, NO_DOTENV)).not.toThrow();
+  });
+
   it('requires OPENAI_API_KEY in production with the openai provider', () => {
     expect(problemsOf({ ENVIRONMENT: 'production', GENAI_PROVIDER: 'openai' })).toEqual([
       'OPENAI_API_KEY is required in production when GENAI_PROVIDER is openai',

@@ -10,6 +10,9 @@ import { ENVIRONMENTS, Environment, EnvironmentVariables } from './environment-v
 
 type RawEnvironment = Record<string, string | undefined>;
 
+/** Production's shortest BULL_BOARD_PASSWORD. */
+const MIN_SECRET_LENGTH = 16;
+
 export interface LoadConfigOptions {
   /** Where to look for `.env`; the working directory by default. */
   envFilePath?: string;
@@ -99,6 +102,14 @@ function crossFieldProblems(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
   if (Boolean(env.BULL_BOARD_USERNAME) !== Boolean(env.BULL_BOARD_PASSWORD)) {
     problems.push('BULL_BOARD_USERNAME and BULL_BOARD_PASSWORD must be set together');
+  }
+  // A guessable password would guard the production dashboard (METRICS_TOKEN's length is
+  // checked everywhere by its own rule).
+  const password = env.BULL_BOARD_PASSWORD;
+  if (env.ENVIRONMENT === 'production' && password && password.length < MIN_SECRET_LENGTH) {
+    problems.push(
+      `BULL_BOARD_PASSWORD must be at least ${MIN_SECRET_LENGTH} characters in production`,
+    );
   }
   return problems;
 }

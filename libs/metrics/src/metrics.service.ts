@@ -92,6 +92,11 @@ export class MetricsService implements OnModuleInit {
     return this.enabled ? httpMetrics(routes) : (_req, _res, next) => next();
   }
 
+  /** Whether `authorization` is a token, and not the right one (a guess, where a token is set). */
+  isWrongToken(authorization: string | undefined): boolean {
+    return metricsAccess(this.config.metrics.token, authorization) === 'wrong';
+  }
+
   /** The exposition text for a scrape with this Authorization header, or an AppException. */
   async scrape(authorization: string | undefined): Promise<{ body: string; contentType: string }> {
     if (!this.enabled) {

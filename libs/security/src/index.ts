@@ -10,5 +10,5 @@ export { securityEvent } from './events/security-event';
 export { clientIp, normalizeIp } from './http/client-ip';
 export { securityHeaders } from './http/security-headers.middleware';
 export { BanList } from './rate-limit/ban-list';
-export { RateLimitMiddleware } from './rate-limit/rate-limit.middleware';
+export { RateLimitMiddleware, requestClass } from './rate-limit/rate-limit.middleware';
 export { SecurityModule } from './security.module';

@@ -2,7 +2,7 @@ import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogger } from '@app/logging';
 import { QueueRegistry } from '@app/queue';
-import { clientIp, securityEvent } from '@app/security';
+import { BanList, clientIp, securityEvent } from '@app/security';
 import { createBullBoard } from '@bull-board/api';
 import { BullAdapter } from '@bull-board/api/bullAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -60,13 +60,13 @@ export function mountBullBoard(app: INestApplication, config: AppConfig): boolea
     serverAdapter,
   });
 
-  const guards = username && password ? [basicAuthGuard(username, password)] : [];
+  const guards = username && password ? [basicAuthGuard(username, password, app.get(BanList))] : [];
   app.use(DASHBOARD_PATH, ...guards, serverAdapter.getRouter());
   return true;
 }
 
 /** HTTP Basic over the whole dashboard, compared in constant time (express-basic-auth's). */
-function basicAuthGuard(username: string, password: string) {
+function basicAuthGuard(username: string, password: string, bans: BanList) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '');
     const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
@@ -77,23 +77,28 @@ function basicAuthGuard(username: string, password: string) {
     const userOk = basicAuth.safeCompare(user, username);
     const passOk = basicAuth.safeCompare(pass, password);
     if (match && userOk && passOk) return next();
+    const ip = clientIp(req);
     securityEvent(
       'dashboard_auth_failed',
       {
-        ip: clientIp(req),
+        ip,
         path: req.originalUrl.split('?')[0],
         reason: match ? 'wrong credentials' : 'no credentials',
       },
       'dashboard access denied',
     );
-    next(
-      new AppException(
-        401,
-        errorMessage('authenticating dashboard access', 'valid credentials are required'),
-        {
-          headers: { 'WWW-Authenticate': 'Basic realm="Bull Board", charset="UTF-8"' },
-        },
-      ),
-    );
+    // A wrong guess counts toward the IP's ban; a browser's first, credential-less request does not.
+    const counted = match ? bans.recordFailedCredential(ip) : Promise.resolve();
+    const denied = (): void =>
+      next(
+        new AppException(
+          401,
+          errorMessage('authenticating dashboard access', 'valid credentials are required'),
+          {
+            headers: { 'WWW-Authenticate': 'Basic realm="Bull Board", charset="UTF-8"' },
+          },
+        ),
+      );
+    void counted.then(denied);
   };
 }

@@ -1,8 +1,8 @@
 import { MetricsService } from '@app/metrics';
-import { Public } from '@app/security';
-import { Controller, Get, Headers, Res } from '@nestjs/common';
+import { BanList, Public, clientIp, securityEvent } from '@app/security';
+import { Controller, Get, Headers, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 
 /**
  * Prometheus scrape endpoint. No API key and never rate limited; with METRICS_TOKEN set it needs
@@ -12,7 +12,10 @@ import type { Response } from 'express';
 @ApiTags('monitoring')
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly bans: BanList,
+  ) {}
 
   @Public()
   @Get()
@@ -23,8 +26,18 @@ export class MetricsController {
   @ApiResponse({ status: 401, description: 'UNAUTHORIZED: METRICS_TOKEN is set and was not sent' })
   async scrape(
     @Headers('authorization') authorization: string | undefined,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {
+    if (this.metrics.enabled && this.metrics.isWrongToken(authorization)) {
+      const ip = clientIp(req);
+      securityEvent(
+        'auth_failed',
+        { ip, reason: 'wrong metrics token', path: req.path },
+        'metrics token rejected',
+      );
+      await this.bans.recordFailedCredential(ip);
+    }
     const { body, contentType } = await this.metrics.scrape(authorization);
     res.setHeader('Content-Type', contentType);
     return body;

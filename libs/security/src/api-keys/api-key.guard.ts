@@ -83,9 +83,8 @@ export class ApiKeyGuard implements CanActivate {
       { ip, reason, keyPrefix: key ? prefixOf(key) : undefined, path: req.path },
       `authentication failed: ${REASONS[reason]}`,
     );
-    await this.bans.recordAuthFailure(ip).catch((error: unknown) => {
-      logger.warn({ err: error }, 'Error counting a failed authentication: Redis unavailable');
-    });
+    // No credential at all is not a guess: a page cannot get its visitors banned that way.
+    if (reason !== 'missing') await this.bans.recordFailedCredential(ip);
     return new AppException(401, errorMessage('authenticating request', REASONS[reason]), {
       headers: { 'WWW-Authenticate': 'Bearer realm="rocket-launch"' },
     });

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import type { Request } from 'express';
 
 /** `::ffff:1.2.3.4` is the same client as `1.2.3.4` for limits, bans and exemptions. */
@@ -32,10 +33,13 @@ function remember<T>(memo: Map<string, T>, key: string, compute: () => T): T {
 
 /**
  * The client's address: the socket's, unless TRUST_PROXY (Express's `trust proxy`, never
- * `true`) says which proxies may speak for it in X-Forwarded-For.
+ * `true`) says which proxies may speak for it in X-Forwarded-For. A forwarded value that is not
+ * an IP address is never a client key (it would let a client pick or rotate its own): the
+ * socket's address is used instead.
  */
 export function clientIp(req: Request): string {
-  return normalizeIp(req.ip ?? req.socket.remoteAddress);
+  const forwarded = req.ip;
+  return normalizeIp(forwarded && isIP(forwarded) ? forwarded : req.socket.remoteAddress);
 }
 
 /** Matches addresses against a list of IPs and CIDRs (RATE_LIMIT_EXEMPT_IPS). */

@@ -1,12 +1,15 @@
 import { AppConfig } from '@app/config';
+import { getLogger } from '@app/logging';
 import { ipBansTotal } from '@app/metrics';
 import { REDIS_CLIENT } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
+import { AddressList } from '../http/client-ip';
 
 export const KEY_PREFIX = 'rl';
+const logger = getLogger('BanList');
 /** The per-IP limit counts requests over this window (RATE_LIMIT_PER_MINUTE: one minute). */
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
@@ -22,12 +25,14 @@ export class BanList {
   readonly requests: RateLimiterRedis;
   private readonly violations: RateLimiterRedis;
   private readonly authFailures: RateLimiterRedis;
+  private readonly exempt: AddressList;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly config: AppConfig,
   ) {
     const { rateLimit } = config;
+    this.exempt = new AddressList(rateLimit.exemptIps);
     const limiter = (name: string, points: number, duration: number) =>
       new RateLimiterRedis({
         storeClient: redis,
@@ -55,6 +60,11 @@ export class BanList {
     return ttl > 0 ? ttl : 0;
   }
 
+  /** RATE_LIMIT_EXEMPT_IPS: never counted, limited or banned. */
+  isExempt(ip: string): boolean {
+    return this.exempt.has(ip);
+  }
+
   /** Counts a 429; returns true when this one banned the IP. */
   recordViolation(ip: string): Promise<boolean> {
     return this.count(
@@ -63,6 +73,16 @@ export class BanList {
       ip,
       'rate limit exceeded repeatedly',
     );
+  }
+
+  /**
+   * A wrong credential (API key, dashboard password, metrics token) from `ip`, counted toward
+   * AUTH_FAILURE_BAN_THRESHOLD; a Redis outage is logged, never an error for the request.
+   */
+  async recordFailedCredential(ip: string): Promise<void> {
+    await this.recordAuthFailure(ip).catch((error: unknown) => {
+      logger.warn({ err: error }, 'Error counting a failed authentication: Redis unavailable');
+    });
   }
 
   /** Counts a failed authentication; returns true when this one banned the IP. */
@@ -106,6 +126,7 @@ export class BanList {
     ip: string,
     reason: string,
   ): Promise<boolean> {
+    if (this.isExempt(ip)) return false;
     const result = await limiter.consume(ip).catch((outcome: unknown) => {
       if (outcome instanceof RateLimiterRes) return outcome;
       throw outcome;

@@ -5,27 +5,43 @@ import { bannedRequestsTotal, rateLimitHitsTotal } from '@app/metrics';
 import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { AddressList, clientIp } from '../http/client-ip';
+import { clientIp } from '../http/client-ip';
 import { securityEvent } from '../events/security-event';
 import { BanList, RATE_LIMIT_WINDOW_SECONDS } from './ban-list';
 
-/** Probes and scrapers are never limited nor blocked. */
-export function isUnlimitedPath(path: string): boolean {
-  return path === '/health' || path.startsWith('/health/') || path === '/metrics';
+const HEALTH_PATHS = new Set(['/health', '/health/ready', '/health/database', '/health/detailed']);
+
+/**
+ * How the limiter treats a request. `probe`: a GET/HEAD of a health route, never counted nor
+ * blocked (kubelets and load balancers call them). `scrape` (GET /metrics) and `preflight` (an
+ * OPTIONS with Origin and Access-Control-Request-Method, only while CORS is on): not counted,
+ * but a ban blocks them. Everything else, any other method or path under /health/ included, is
+ * `counted`. Only counted requests have their body read.
+ */
+export type RequestClass = 'probe' | 'scrape' | 'preflight' | 'counted';
+
+export function requestClass(req: Request, corsEnabled: boolean): RequestClass {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (read && HEALTH_PATHS.has(req.path)) return 'probe';
+  if (req.method === 'GET' && req.path === '/metrics') return 'scrape';
+  const preflight =
+    req.method === 'OPTIONS' &&
+    req.headers.origin !== undefined &&
+    req.headers['access-control-request-method'] !== undefined;
+  return preflight && corsEnabled ? 'preflight' : 'counted';
 }
 
 const OUTAGE_EVENT_INTERVAL_MS = 10000;
 const logger = getLogger('RateLimit');
 
 /**
- * One count per client IP over everything but health routes, /metrics and CORS preflights —
- * API routes, unknown routes and the dashboard alike — counted in Redis so every replica shares
- * it. Express-level, because a guard never sees unknown routes or raw mounts. When Redis cannot
+ * One count per client IP over everything but health probes, scrapes and CORS preflights (see
+ * `requestClass`) — API routes, unknown routes and the dashboard alike — counted in Redis so
+ * every replica shares it. Express-level, because a guard never sees unknown routes or raw mounts. When Redis cannot
  * answer, requests are served (fail open) and a security event says so.
  */
 @Injectable()
 export class RateLimitMiddleware {
-  private readonly exempt: AddressList;
   private readonly policy: string;
   private lastOutageEvent = 0;
 
@@ -33,25 +49,37 @@ export class RateLimitMiddleware {
     private readonly bans: BanList,
     private readonly config: AppConfig,
   ) {
-    this.exempt = new AddressList(config.rateLimit.exemptIps);
     this.policy = `"default";q=${config.rateLimit.perMinute};w=${RATE_LIMIT_WINDOW_SECONDS}`;
+    if (
+      typeof config.http.trustProxy === 'number' &&
+      (bans.isExempt('127.0.0.1') || bans.isExempt('::1'))
+    ) {
+      // A hop count trusts whoever connects: a client reaching the api directly can then claim a
+      // loopback address in X-Forwarded-For and be exempt.
+      logger.warn(
+        'TRUST_PROXY is a hop count and RATE_LIMIT_EXEMPT_IPS exempts loopback: a client that reaches the api directly can claim an exempt address; list the proxies instead, or drop the exemption',
+      );
+    }
   }
 
   readonly use = (req: Request, res: Response, next: NextFunction): void => {
-    if (isUnlimitedPath(req.path) || this.isPreflight(req)) return next();
+    const kind = requestClass(req, this.config.http.corsOrigins.length > 0);
+    if (kind === 'probe') return next();
     const ip = clientIp(req);
-    if (this.exempt.has(ip)) return next();
-    this.check(ip, req, res).then(next, next);
+    if (this.bans.isExempt(ip)) return next();
+    this.check(ip, kind === 'counted', req, res).then(next, next);
   };
 
-  private isPreflight(req: Request): boolean {
-    return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-  }
-
-  private async check(ip: string, req: Request, res: Response): Promise<AppException | undefined> {
+  private async check(
+    ip: string,
+    counted: boolean,
+    req: Request,
+    res: Response,
+  ): Promise<AppException | undefined> {
     try {
       const banMs = await this.bans.banRemainingMs(ip);
       if (banMs > 0) return this.blocked(ip, banMs, req);
+      if (!counted) return undefined;
       const result = await this.bans.requests.consume(ip);
       this.setHeaders(res, result);
       return undefined;

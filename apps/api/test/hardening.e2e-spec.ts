@@ -1,0 +1,297 @@
+import Redis from 'ioredis';
+import { request } from 'node:http';
+import { createApiKey } from '../../../test/support/api-keys';
+import { readLog, waitForLog } from '../../../test/support/log-files';
+import { RunningProcess, startApi } from '../../../test/support/processes';
+import { testEnv } from '../../../test/support/test-env';
+
+type Api = RunningProcess & { url: string };
+
+/** These tests use their own Redis index, flushed first, so counts start from zero. */
+const REDIS_URL = 'redis://127.0.0.1:6379/10';
+const USER = 'ops';
+const PASSWORD = 'dashboard-password-0123';
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+
+async function flush(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  await redis.quit();
+}
+
+/** An api that trusts loopback proxies, so each test plays its clients by X-Forwarded-For. */
+function env(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return testEnv({
+    REDIS_URL,
+    TRUST_PROXY: 'loopback',
+    RATE_LIMIT_EXEMPT_IPS: '',
+    BULL_BOARD_USERNAME: USER,
+    BULL_BOARD_PASSWORD: PASSWORD,
+    METRICS_TOKEN,
+    ...overrides,
+  });
+}
+
+let ipCounter = 10;
+function nextIp(): string {
+  ipCounter += 1;
+  return `192.0.2.${ipCounter}`;
+}
+
+const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('the dashboard and metrics credentials are no oracle', () => {
+  let apis: Api[];
+
+  beforeAll(async () => {
+    await flush();
+    const shared = env({ RATE_LIMIT_PER_MINUTE: '1000' });
+    apis = await Promise.all([startApi(shared), startApi(shared)]);
+  });
+  afterAll(() => Promise.all(apis.map((api) => api.stop())));
+
+  it('counts an OPTIONS "preflight" without CORS as an ordinary request, and bans its guesses', async () => {
+    const ip = nextIp();
+    const guess = (i: number) =>
+      fetch(`${apis[i % 2].url}/admin/queues/api/queues`, {
+        method: 'OPTIONS',
+        headers: {
+          'X-Forwarded-For': ip,
+          Origin: 'https://evil.example',
+          'Access-Control-Request-Method': 'GET',
+          Authorization: basic(USER, `guess-${i}`),
+        },
+      });
+    const first = await guess(0);
+    expect(first.status).toBe(401);
+    expect(first.headers.get('ratelimit')).toMatch(/^"default";r=\d+;t=\d+$/);
+    for (let i = 1; i < 20; i += 1) expect((await guess(i)).status).toBe(401);
+    // the 20th wrong password banned the address, on both replicas, for every route and method
+    for (const api of apis) {
+      const right = await fetch(`${api.url}/admin/queues/api/queues`, {
+        method: 'OPTIONS',
+        headers: {
+          'X-Forwarded-For': ip,
+          'Access-Control-Request-Method': 'GET',
+          Authorization: basic(USER, PASSWORD),
+        },
+      });
+      expect(right.status).toBe(403);
+      expect(((await right.json()) as { code: string }).code).toBe('IP_BANNED');
+      expect(
+        (await fetch(`${api.url}/metrics`, { headers: { 'X-Forwarded-For': ip } })).status,
+      ).toBe(403);
+      expect(
+        (await fetch(`${api.url}/health`, { headers: { 'X-Forwarded-For': ip } })).status,
+      ).toBe(200);
+    }
+  });
+
+  it('bans 20 wrong dashboard passwords spread over both replicas', async () => {
+    const ip = nextIp();
+    for (let i = 0; i < 20; i += 1) {
+      const response = await fetch(`${apis[i % 2].url}/admin/queues`, {
+        headers: { 'X-Forwarded-For': ip, Authorization: basic(USER, `wrong-${i}`) },
+      });
+      expect(response.status).toBe(401);
+    }
+    for (const api of apis) {
+      const response = await fetch(`${api.url}/admin/queues`, {
+        headers: { 'X-Forwarded-For': ip, Authorization: basic(USER, PASSWORD) },
+      });
+      expect(response.status).toBe(403);
+    }
+  });
+
+  it('bans wrong metrics tokens, but never a scraper or a page that sends no credential', async () => {
+    const guesser = nextIp();
+    for (let i = 0; i < 20; i += 1) {
+      const response = await fetch(`${apis[i % 2].url}/metrics`, {
+        headers: {
+          'X-Forwarded-For': guesser,
+          Authorization: `Bearer wrong-token-${i}-0123456789`,
+        },
+      });
+      expect(response.status).toBe(401);
+    }
+    const scrape = await fetch(`${apis[0].url}/metrics`, {
+      headers: { 'X-Forwarded-For': guesser, Authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(scrape.status).toBe(403);
+
+    const visitor = nextIp();
+    for (let i = 0; i < 30; i += 1) {
+      const [dashboard, key, metrics] = await Promise.all([
+        fetch(`${apis[0].url}/admin/queues`, { headers: { 'X-Forwarded-For': visitor } }),
+        fetch(`${apis[1].url}/api/v1/me`, { headers: { 'X-Forwarded-For': visitor } }),
+        fetch(`${apis[0].url}/metrics`, { headers: { 'X-Forwarded-For': visitor } }),
+      ]);
+      expect([dashboard.status, key.status, metrics.status]).toEqual([401, 401, 401]);
+    }
+  });
+});
+
+describe('preflights with CORS on', () => {
+  it('are not counted, but a banned client is blocked there too', async () => {
+    await flush();
+    const api = await startApi(
+      env({ CORS_ORIGINS: 'https://app.example', AUTH_FAILURE_BAN_THRESHOLD: '3' }),
+    );
+    try {
+      const ip = nextIp();
+      const preflight = () =>
+        fetch(`${api.url}/api/v1/me`, {
+          method: 'OPTIONS',
+          headers: {
+            'X-Forwarded-For': ip,
+            Origin: 'https://app.example',
+            'Access-Control-Request-Method': 'GET',
+          },
+        });
+      const allowed = await preflight();
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(allowed.headers.get('ratelimit')).toBeNull();
+      for (let i = 0; i < 3; i += 1)
+        await fetch(`${api.url}/api/v1/me`, {
+          headers: { 'X-Forwarded-For': ip, 'X-API-Key': `wrong-${i}` },
+        });
+      expect((await preflight()).status).toBe(403);
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+describe('client keys and exemptions', () => {
+  it('never takes a forwarded value that is not an IP as the client: rotating garbage changes nothing', async () => {
+    await flush();
+    const api = await startApi(env({ RATE_LIMIT_PER_MINUTE: '5' }));
+    try {
+      const statuses: number[] = [];
+      for (const value of ['a', 'b', 'not-an-ip', '1', '999.1.1.1', 'x'.repeat(60), ' ', '::zz'])
+        statuses.push(
+          (await fetch(`${api.url}/nope`, { headers: { 'X-Forwarded-For': value } })).status,
+        );
+      // all eight are the socket's client (127.0.0.1, not exempt here): five pass, three are limited
+      expect(statuses.filter((status) => status === 429)).toHaveLength(3);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('never bans an exempt address, however many wrong keys it sends', async () => {
+    await flush();
+    const apiEnv = testEnv({
+      REDIS_URL,
+      RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1',
+      AUTH_FAILURE_BAN_THRESHOLD: '3',
+    });
+    const dir = String(apiEnv.LOG_DIR);
+    const api = await startApi(apiEnv);
+    try {
+      for (let i = 0; i < 6; i += 1) {
+        const response = await fetch(`${api.url}/api/v1/me`, {
+          headers: { 'X-API-Key': `bad-${i}` },
+        });
+        expect(response.status).toBe(401);
+      }
+      await waitForLog(dir, 'api', 'security', (line) => line.event === 'auth_failed', {
+        count: 6,
+      });
+      expect(readLog(dir, 'api', 'security').filter((line) => line.event === 'ip_banned')).toEqual(
+        [],
+      );
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+describe('bounded work per request', () => {
+  let api: Api;
+  let key: string;
+
+  beforeAll(async () => {
+    await flush();
+    const apiEnv = env({ BODY_LIMIT: '4mb', RATE_LIMIT_PER_MINUTE: '1000' });
+    api = await startApi(apiEnv);
+    key = await createApiKey(apiEnv, '--user', 'bounded');
+  });
+  afterAll(() => api.stop());
+
+  const post = (body: string) =>
+    fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(10000),
+    });
+
+  it('refuses an object with 130,000 keys before validation, with a small answer', async () => {
+    const body = `{${Array.from({ length: 130_000 }, (_, i) => `"k${i}":0`).join(',')}}`;
+    const response = await post(body);
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect(text.length).toBeLessThan(2000);
+    expect(JSON.parse(text)).toMatchObject({
+      code: 'INVALID_JSON',
+      detail: 'Error parsing JSON body: an object has more than 1000 keys',
+    });
+  });
+
+  it('lists at most 20 invalid fields, and says how many there were', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`extra${i}`, i]));
+    const response = await post(JSON.stringify({ prompt: 'ok', ...fields }));
+    const body = (await response.json()) as { code: string; detail: string; errors: unknown[] };
+    expect(response.status).toBe(400);
+    expect(body.code).toBe('VALIDATION_FAILED');
+    expect(body.errors).toHaveLength(20);
+    expect(body.detail).toBe(
+      'Error validating request: 100 fields are invalid; the first 20 are listed',
+    );
+  });
+
+  it('answers U+0000 in any text field with 400 VALIDATION_FAILED, never a 500', async () => {
+    for (const body of [
+      { prompt: 'a\u0000b' },
+      { prompt: 'ok', model: 'm\u0000' },
+      { prompt: 'ok', ['key\u0000']: 1 },
+    ]) {
+      const response = await post(JSON.stringify(body));
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { code: string }).code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('reads no body of an uncounted request, and counts any other request under /health/', async () => {
+    // a GET with a malformed JSON body: parsing it would be a 400
+    const probe = await new Promise<number>((resolve, reject) => {
+      const req = request(`${api.url}/health`, {
+        method: 'GET',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': '8' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{"bad": ');
+    });
+    expect(probe).toBe(200);
+    const other = await fetch(`${api.url}/health/x`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': nextIp() },
+      body: '{"not": json',
+    });
+    expect(other.status).toBe(400);
+    expect(other.headers.get('ratelimit')).toMatch(/^"default";/);
+    const scrapeWithBody = await fetch(`${api.url}/health/ready`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': nextIp() },
+      body: '{}',
+    });
+    expect(scrapeWithBody.headers.get('ratelimit')).toMatch(/^"default";/);
+  });
+});
