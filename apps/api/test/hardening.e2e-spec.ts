@@ -2,7 +2,15 @@ import Redis from 'ioredis';
 import { request } from 'node:http';
 import { createApiKey } from '../../../test/support/api-keys';
 import { readLog, waitForLog } from '../../../test/support/log-files';
-import { RunningProcess, startApi } from '../../../test/support/processes';
+import { PrivatePostgres } from '../../../test/support/private-postgres';
+import {
+  CLI_MAIN,
+  RunningProcess,
+  runToExit,
+  sleep,
+  startApi,
+  startWorker,
+} from '../../../test/support/processes';
 import { testEnv } from '../../../test/support/test-env';
 
 type Api = RunningProcess & { url: string };
@@ -293,5 +301,84 @@ describe('bounded work per request', () => {
       body: '{}',
     });
     expect(scrapeWithBody.headers.get('ratelimit')).toMatch(/^"default";/);
+  });
+});
+
+describe('health bodies and heartbeats', () => {
+  it('names the failing dependency and a generic reason in production, never its address', async () => {
+    const postgres = await PrivatePostgres.start();
+    const databaseUrl = postgres.url.replace(/\/postgres$/, '/rocket_launch');
+    const apiEnv = testEnv({
+      REDIS_URL,
+      DATABASE_URL: databaseUrl,
+      ENVIRONMENT: 'production',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      HEALTH_CHECK_TIMEOUT_MS: '1000',
+    });
+    expect((await runToExit(CLI_MAIN, ['db:setup'], apiEnv, 60000)).code).toBe(0);
+    const [api, worker] = await Promise.all([startApi(apiEnv), startWorker(apiEnv)]);
+    try {
+      postgres.down();
+      const workerUrl = String(
+        worker.lines().find((l) => String(l.msg).startsWith('worker health server listening'))?.url,
+      );
+      for (const url of [
+        `${api.url}/health/ready`,
+        `${api.url}/health/database`,
+        `${workerUrl}/health/ready`,
+      ]) {
+        const response = await fetch(url);
+        const text = await response.text();
+        expect(response.status).toBe(503);
+        const body = JSON.parse(text) as { error: Record<string, { message?: string }> };
+        expect(['connection refused', 'timeout', 'unavailable']).toContain(
+          body.error.database.message,
+        );
+        expect(text).not.toMatch(/127\.0\.0\.1|localhost|ECONNREFUSED|:\d{4,5}\b/);
+        expect(text).not.toContain(String(postgres.port));
+      }
+    } finally {
+      await Promise.all([api.stop(), worker.stop()]);
+      postgres.destroy();
+    }
+  });
+
+  it('finds the workers in one hash: parallel scrapes stay fast with 100,000 other keys', async () => {
+    await flush();
+    const redis = new Redis(REDIS_URL);
+    for (let batch = 0; batch < 100; batch += 1) {
+      const pipeline = redis.pipeline();
+      for (let i = 0; i < 1000; i += 1) pipeline.set(`unrelated:${batch}:${i}`, 'x');
+      await pipeline.exec();
+    }
+    const apiEnv = env({ WORKER_HEARTBEAT_SECONDS: '1' });
+    const [api, worker] = await Promise.all([startApi(apiEnv), startWorker(apiEnv)]);
+    try {
+      await sleep(1500);
+      const heartbeats = await redis.hgetall('rl:workers');
+      expect(Object.keys(heartbeats)).toHaveLength(1);
+      const started = Date.now();
+      const scrapes = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`${api.url}/metrics`, {
+            headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+            signal: AbortSignal.timeout(10000),
+          }).then(async (response) => ({ status: response.status, text: await response.text() })),
+        ),
+      );
+      expect(Date.now() - started).toBeLessThan(10000);
+      for (const scrape of scrapes) {
+        expect(scrape.status).toBe(200);
+        expect(scrape.text).toMatch(/^workers_online\{[^}]*\} 1$/m);
+      }
+      const detailed = (await (await fetch(`${api.url}/health/detailed`)).json()) as {
+        details: { workers: { online: number } };
+      };
+      expect(detailed.details.workers.online).toBe(1);
+    } finally {
+      await Promise.all([api.stop(), worker.stop()]);
+      await redis.flushdb();
+      await redis.quit();
+    }
   });
 });

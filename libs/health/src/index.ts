@@ -5,5 +5,5 @@ export { RedisHealthIndicator } from './indicators/redis.indicator';
 export { WorkersHealthIndicator } from './indicators/workers.indicator';
 export type { HealthBody, HealthReport } from './report/health-body';
 export { HealthReportService } from './report/health-report.service';
-export { WORKER_HEARTBEAT_PREFIX } from './workers/worker-heartbeat';
+export { WORKER_HEARTBEATS_KEY } from './workers/worker-heartbeat';
 export type { WorkerHeartbeat } from './workers/worker-heartbeat';

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { getLogger } from '@app/logging';
-import { WORKER_HEARTBEAT_PREFIX, WorkerHeartbeat } from '@app/health';
+import { WORKER_HEARTBEATS_KEY, WorkerHeartbeat } from '@app/health';
 import { QueueRegistry, activeJobCount } from '@app/queue';
 import { REDIS_CLIENT } from '@app/redis';
 import {
@@ -15,9 +15,9 @@ import { hostname } from 'node:os';
 const logger = getLogger('WorkerHeartbeat');
 
 /**
- * Every WORKER_HEARTBEAT_SECONDS the worker writes who it is and how busy under a key that
- * expires after three periods: a worker that stops beating drops out of the api's report by
- * itself. The key is removed on shutdown.
+ * Every WORKER_HEARTBEAT_SECONDS the worker writes who it is and how busy into the heartbeat
+ * hash, with the time after which it counts as offline (three periods): a worker that stops
+ * beating drops out of the api's report by itself. Its field is removed on shutdown.
  */
 @Injectable()
 export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -31,10 +31,6 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
     private readonly config: AppConfig,
   ) {}
 
-  private get key(): string {
-    return `${WORKER_HEARTBEAT_PREFIX}${this.id}`;
-  }
-
   onApplicationBootstrap(): void {
     const periodMs = this.config.worker.heartbeatSeconds * 1000;
     void this.beat(periodMs);
@@ -44,7 +40,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.redis.del(this.key).catch(() => undefined);
+    await this.redis.hdel(WORKER_HEARTBEATS_KEY, this.id).catch(() => undefined);
   }
 
   private async beat(periodMs: number): Promise<void> {
@@ -57,9 +53,12 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
       queues: this.queues.names(),
       startedAt: this.startedAt,
       lastHeartbeat: new Date().toISOString(),
+      expiresAt: Date.now() + periodMs * 3,
     };
     try {
-      await this.redis.set(this.key, JSON.stringify(heartbeat), 'PX', periodMs * 3);
+      await this.redis.hset(WORKER_HEARTBEATS_KEY, this.id, JSON.stringify(heartbeat));
+      // the hash outlives no worker: when they all stop beating it expires too
+      await this.redis.pexpire(WORKER_HEARTBEATS_KEY, periodMs * 3);
     } catch (error) {
       // Redis outages are reported by the connection itself; a missed beat is expected then.
       logger.debug({ err: error }, 'Error writing heartbeat');

@@ -5,11 +5,19 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import Redis from 'ioredis';
 import { withTimeout } from '@app/lifecycle';
 import { reasonOf } from '../report/health-body';
-import { WORKER_HEARTBEAT_PREFIX, WorkerHeartbeat } from '../workers/worker-heartbeat';
+import { WORKER_HEARTBEATS_KEY, WorkerHeartbeat } from '../workers/worker-heartbeat';
+
+function parse(value: string): WorkerHeartbeat | undefined {
+  try {
+    return JSON.parse(value) as WorkerHeartbeat;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * The workers online, from their heartbeats in Redis (the per-worker view Flower gave). A
- * worker that missed three beats has expired from Redis; none online is `down`.
+ * The workers online, from their heartbeats in Redis (the per-worker view Flower gave): one
+ * HGETALL. A worker that missed three beats is offline; none online is `down`.
  */
 @Injectable()
 export class WorkersHealthIndicator {
@@ -20,25 +28,19 @@ export class WorkersHealthIndicator {
   ) {}
 
   async online(): Promise<WorkerHeartbeat[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.redis.scan(
-        cursor,
-        'MATCH',
-        `${WORKER_HEARTBEAT_PREFIX}*`,
-        'COUNT',
-        100,
-      );
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== '0');
-    if (keys.length === 0) return [];
-    const values = await this.redis.mget(keys);
-    return values
-      .filter((value): value is string => value !== null)
-      .map((value) => JSON.parse(value) as WorkerHeartbeat)
-      .sort((a, b) => a.id.localeCompare(b.id));
+    const fields = await this.redis.hgetall(WORKER_HEARTBEATS_KEY);
+    const now = Date.now();
+    const online: WorkerHeartbeat[] = [];
+    const expired: string[] = [];
+    for (const [id, value] of Object.entries(fields)) {
+      const heartbeat = parse(value);
+      if (heartbeat && heartbeat.expiresAt > now) online.push(heartbeat);
+      else expired.push(id);
+    }
+    // a worker that died without saying goodbye leaves its field behind: tidy it up
+    if (expired.length > 0)
+      this.redis.hdel(WORKER_HEARTBEATS_KEY, ...expired).catch(() => undefined);
+    return online.sort((a, b) => a.id.localeCompare(b.id));
   }
 
   async check(key = 'workers'): Promise<HealthIndicatorResult> {

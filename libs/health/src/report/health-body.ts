@@ -26,3 +26,34 @@ export function healthBody(
 export function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0] : String(error);
 }
+
+/**
+ * What a public health body may say about a failed check in production: the dependency's name
+ * (its key) and one of a few generic reasons. Driver messages name hosts, ports and paths; they
+ * stay in the logs.
+ */
+export function publicReason(message: string): string {
+  if (/did not answer within|timed? ?out/i.test(message)) return 'timeout';
+  if (/ECONNREFUSED|refused/i.test(message)) return 'connection refused';
+  if (/waiting for a connection/i.test(message)) return 'pool exhausted';
+  return 'unavailable';
+}
+
+/** The same body with every check's `message` replaced by its public reason. */
+export function withPublicReasons(body: HealthBody): HealthBody {
+  const scrub = (results: HealthIndicatorResult): HealthIndicatorResult =>
+    Object.fromEntries(
+      Object.entries(results).map(([key, result]) => [
+        key,
+        typeof result.message === 'string'
+          ? { ...result, message: publicReason(result.message) }
+          : result,
+      ]),
+    ) as HealthIndicatorResult;
+  return {
+    ...body,
+    info: scrub(body.info),
+    error: scrub(body.error),
+    details: scrub(body.details),
+  };
+}

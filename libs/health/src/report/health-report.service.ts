@@ -11,7 +11,7 @@ import { QueuesHealthIndicator } from '../indicators/queues.indicator';
 import { RedisHealthIndicator } from '../indicators/redis.indicator';
 import { SystemHealthIndicator } from '../indicators/system.indicator';
 import { WorkersHealthIndicator } from '../indicators/workers.indicator';
-import { HealthBody, HealthReport, healthBody } from './health-body';
+import { HealthBody, HealthReport, healthBody, withPublicReasons } from './health-body';
 
 const startedAt = Date.now();
 
@@ -46,11 +46,11 @@ export class HealthReportService {
     if (this.shutdown.isShuttingDown) {
       return Promise.resolve({ httpStatus: 503, body: healthBody('shutting_down') });
     }
-    return this.run([() => this.database.ping(), () => this.redis.ping()]);
+    return this.public(this.run([() => this.database.ping(), () => this.redis.ping()]));
   }
 
   databaseReport(): Promise<HealthReport> {
-    return this.run([() => this.database.pingWithPool()]);
+    return this.public(this.run([() => this.database.pingWithPool()]));
   }
 
   detailed(): Promise<HealthReport> {
@@ -71,6 +71,12 @@ export class HealthReportService {
           node: process.version,
         }),
     ]);
+  }
+
+  /** Unauthenticated reports in production name the failing dependency and a generic reason. */
+  private async public(report: Promise<HealthReport>): Promise<HealthReport> {
+    const { httpStatus, body } = await report;
+    return { httpStatus, body: this.config.isProduction ? withPublicReasons(body) : body };
   }
 
   /** Terminus answers a failed check by throwing its report; here it becomes a 503 report. */
