@@ -11,6 +11,7 @@ export type SecurityEventName =
   | 'ip_unbanned'
   | 'dashboard_auth_failed'
   | 'security_backend_unavailable'
+  | 'security_backend_recovered'
   | 'apikey_created'
   | 'apikey_revoked';
 
@@ -22,6 +23,7 @@ export interface SecurityEventFields {
 
 const LEVELS: Partial<Record<SecurityEventName, Level>> = {
   ip_unbanned: 'info',
+  security_backend_recovered: 'info',
   apikey_created: 'info',
   apikey_revoked: 'info',
 };

@@ -4,7 +4,7 @@ import { ipBansTotal } from '@app/metrics';
 import { REDIS_CLIENT } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
 import { AddressList } from '../http/client-ip';
 
@@ -41,7 +41,19 @@ export class BanList {
         duration,
         rejectIfRedisNotReady: true,
       });
-    this.requests = limiter('req', rateLimit.perMinute, RATE_LIMIT_WINDOW_SECONDS);
+    this.requests = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${KEY_PREFIX}:req`,
+      points: rateLimit.perMinute,
+      duration: RATE_LIMIT_WINDOW_SECONDS,
+      rejectIfRedisNotReady: true,
+      // When Redis cannot answer, each process counts the same limit in memory: nothing a
+      // client can do to Redis (fill it, slow it) switches the limit off.
+      insuranceLimiter: new RateLimiterMemory({
+        points: rateLimit.perMinute,
+        duration: RATE_LIMIT_WINDOW_SECONDS,
+      }),
+    });
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
     this.authFailures = limiter(
       'auth',

@@ -2,7 +2,9 @@ import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogger } from '@app/logging';
 import { bannedRequestsTotal, rateLimitHitsTotal } from '@app/metrics';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { REDIS_CLIENT } from '@app/redis';
+import Redis from 'ioredis';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { clientIp } from '../http/client-ip';
@@ -37,18 +39,23 @@ const logger = getLogger('RateLimit');
 /**
  * One count per client IP over everything but health probes, scrapes and CORS preflights (see
  * `requestClass`) — API routes, unknown routes and the dashboard alike — counted in Redis so
- * every replica shares it. Express-level, because a guard never sees unknown routes or raw mounts. When Redis cannot
- * answer, requests are served (fail open) and a security event says so.
+ * every replica shares it. Express-level, because a guard never sees unknown routes or raw
+ * mounts. When Redis cannot answer, each process limits in memory with the same limit and bans
+ * wait; security events mark the outage.
  */
 @Injectable()
 export class RateLimitMiddleware {
   private readonly policy: string;
   private lastOutageEvent = 0;
+  private outageSince?: number;
 
   constructor(
     private readonly bans: BanList,
     private readonly config: AppConfig,
+    @Inject(REDIS_CLIENT) redis: Redis,
   ) {
+    // the outage ends when Redis is back, whether or not a request comes by then
+    redis.on('ready', () => this.backendAnswered());
     this.policy = `"default";q=${config.rateLimit.perMinute};w=${RATE_LIMIT_WINDOW_SECONDS}`;
     if (
       typeof config.http.trustProxy === 'number' &&
@@ -76,16 +83,27 @@ export class RateLimitMiddleware {
     req: Request,
     res: Response,
   ): Promise<AppException | undefined> {
+    // Bans cannot be checked while Redis is away; they apply again when it is back.
+    const banMs = await this.bans.banRemainingMs(ip).then(
+      (ms) => {
+        this.backendAnswered();
+        return ms;
+      },
+      (error: unknown) => {
+        this.backendFailed(ip, error);
+        return 0;
+      },
+    );
+    if (banMs > 0) return this.blocked(ip, banMs, req);
+    if (!counted) return undefined;
     try {
-      const banMs = await this.bans.banRemainingMs(ip);
-      if (banMs > 0) return this.blocked(ip, banMs, req);
-      if (!counted) return undefined;
+      // Redis, or the in-memory insurance limiter when Redis cannot answer
       const result = await this.bans.requests.consume(ip);
       this.setHeaders(res, result);
       return undefined;
     } catch (outcome) {
       if (outcome instanceof RateLimiterRes) return this.limited(ip, outcome, req, res);
-      this.failOpen(ip, outcome);
+      this.backendFailed(ip, outcome);
       return undefined;
     }
   }
@@ -123,7 +141,7 @@ export class RateLimitMiddleware {
       `rate limit exceeded by ${ip}`,
     );
     const banned = await this.bans.recordViolation(ip).catch((error: unknown) => {
-      this.failOpen(ip, error);
+      this.backendFailed(ip, error);
       return false;
     });
     if (banned) return this.blocked(ip, this.config.rateLimit.banSeconds * 1000, req);
@@ -143,17 +161,37 @@ export class RateLimitMiddleware {
     res.setHeader('RateLimit', `"default";r=${Math.max(0, result.remainingPoints)};t=${reset}`);
   }
 
-  /** Redis did not answer: serve the request, and say so once per burst of failures. */
-  private failOpen(ip: string, error: unknown): void {
+  /**
+   * Redis did not answer: limits go on in memory and bans wait. The outage is a security event
+   * when it starts and at most every OUTAGE_EVENT_INTERVAL_MS while it lasts.
+   */
+  private backendFailed(ip: string, error: unknown): void {
     const now = Date.now();
+    this.outageSince ??= now;
     if (now - this.lastOutageEvent < OUTAGE_EVENT_INTERVAL_MS) return;
     this.lastOutageEvent = now;
     const message = error instanceof Error ? error.message : String(error);
     securityEvent(
       'security_backend_unavailable',
-      { ip, reason: message },
-      'Error checking rate limit: Redis unavailable; serving requests without limits',
+      { ip, reason: message, sinceMs: now - this.outageSince },
+      'Error checking rate limit: Redis unavailable; limiting in memory per process, bans not checked',
     );
-    logger.warn({ reason: message }, 'rate limiting fails open while Redis is unavailable');
+    logger.warn(
+      { reason: message },
+      'rate limiting falls back to memory while Redis is unavailable',
+    );
+  }
+
+  /** …and when it ends. */
+  private backendAnswered(): void {
+    if (this.outageSince === undefined) return;
+    const downForMs = Date.now() - this.outageSince;
+    this.outageSince = undefined;
+    this.lastOutageEvent = 0;
+    securityEvent(
+      'security_backend_recovered',
+      { downForMs },
+      'Redis answers again; rate limits and bans are shared again',
+    );
   }
 }
