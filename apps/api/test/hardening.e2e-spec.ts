@@ -382,3 +382,41 @@ describe('health bodies and heartbeats', () => {
     }
   });
 });
+
+describe('IPv6 clients', () => {
+  it('counts every address of one /64 as one client: one limit, one ban, O(1) keys, one unban', async () => {
+    await flush();
+    const apiEnv = env({ RATE_LIMIT_PER_MINUTE: '5', RATE_LIMIT_BAN_THRESHOLD: '2' });
+    const api = await startApi(apiEnv);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 200; i += 1) {
+        const address = `2001:db8:1:2:${((i * 7919) % 0xffff).toString(16)}:${i.toString(16)}::${i.toString(16)}`;
+        statuses.push(
+          (await fetch(`${api.url}/nope`, { headers: { 'X-Forwarded-For': address } })).status,
+        );
+      }
+      // five answered, one refused, and the second refusal bans the whole /64
+      expect(statuses.slice(0, 6)).toEqual([404, 404, 404, 404, 404, 429]);
+      expect(new Set(statuses.slice(6))).toEqual(new Set([403]));
+      expect(await redis.dbsize()).toBeLessThan(10);
+      // another /64 is another client
+      const neighbour = await fetch(`${api.url}/nope`, {
+        headers: { 'X-Forwarded-For': '2001:db8:1:3::1' },
+      });
+      expect(neighbour.status).toBe(404);
+
+      const unban = await runToExit(CLI_MAIN, ['security:unban', '2001:db8:1:2::/64'], apiEnv);
+      expect(unban.code).toBe(0);
+      expect(unban.stdout).toContain('Lifted the ban on 2001:db8:1:2::/64');
+      const after = await fetch(`${api.url}/nope`, {
+        headers: { 'X-Forwarded-For': '2001:db8:1:2:ffff::9' },
+      });
+      expect(after.status).toBe(404);
+    } finally {
+      await redis.quit();
+      await api.stop();
+    }
+  });
+});

@@ -45,6 +45,8 @@ export abstract class AppConfig {
     banWindowSeconds: number;
     banSeconds: number;
     authFailureBanThreshold: number;
+    /** An IPv6 client is its /ipv6Prefix network (one subscriber's allocation). */
+    ipv6Prefix: number;
   };
   abstract readonly auth: { apiKeyCacheSeconds: number };
   abstract readonly bullBoard: { username?: string; password?: string };
@@ -117,6 +119,7 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
       banWindowSeconds: env.RATE_LIMIT_BAN_WINDOW_SECONDS,
       banSeconds: env.RATE_LIMIT_BAN_SECONDS,
       authFailureBanThreshold: env.AUTH_FAILURE_BAN_THRESHOLD,
+      ipv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
     },
     auth: { apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS },
     bullBoard: { username: env.BULL_BOARD_USERNAME, password: env.BULL_BOARD_PASSWORD },

@@ -149,6 +149,12 @@ export class EnvironmentVariables {
   AUTH_FAILURE_BAN_THRESHOLD: number;
 
   @int()
+  @IsInt(mustBe('a prefix length from 32 to 128'))
+  @Min(32, mustBe('a prefix length from 32 to 128'))
+  @Max(128, mustBe('a prefix length from 32 to 128'))
+  RATE_LIMIT_IPV6_PREFIX: number;
+
+  @int()
   @IsInt(mustBe('a whole number of seconds from 0 to 60'))
   @Min(0, mustBe('a whole number of seconds from 0 to 60'))
   @Max(60, mustBe('a whole number of seconds from 0 to 60'))

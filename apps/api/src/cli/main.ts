@@ -132,17 +132,23 @@ const COMMANDS: Record<string, Command> = {
   },
 
   'security:unban': async (args) => {
-    const target = args[0];
-    if (!target || args.length > 1 || isIP(target) === 0) {
-      throw new UsageError('give one IP address to unban');
+    // an address, or an IPv6 prefix as the ban names it (2001:db8:1:2::/64): its client is unbanned
+    const [address, prefix, ...rest] = (args[0] ?? '').split('/');
+    const validPrefix = prefix === undefined || (isIP(address) === 6 && /^\d{1,3}$/.test(prefix));
+    if (!args[0] || args.length > 1 || isIP(address) === 0 || !validPrefix || rest.length > 0) {
+      throw new UsageError('give one IP address or IPv6 prefix to unban');
     }
-    const ip = normalizeIp(target);
+    const ip = normalizeIp(address);
     return withContext(async (app) => {
       await waitUntilReady(app.get<Redis>(REDIS_CLIENT), REDIS_READY_TIMEOUT_MS);
-      const lifted = await app.get(BanList).unban(ip);
-      securityEvent('ip_unbanned', { ip, wasBanned: lifted }, `unbanned ${ip}`);
+      const bans = app.get(BanList);
+      const client = bans.clientOf(ip);
+      const lifted = await bans.unban(ip);
+      securityEvent('ip_unbanned', { ip, client, wasBanned: lifted }, `unbanned ${client}`);
       process.stdout.write(
-        lifted ? `Lifted the ban on ${ip}.\n` : `${ip} was not banned; its counters are reset.\n`,
+        lifted
+          ? `Lifted the ban on ${client}.\n`
+          : `${client} was not banned; its counters are reset.\n`,
       );
       return undefined;
     });

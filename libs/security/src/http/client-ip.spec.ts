@@ -1,4 +1,4 @@
-import { AddressList, normalizeIp } from './client-ip';
+import { AddressList, clientKey, normalizeIp } from './client-ip';
 
 describe('client IP', () => {
   it('treats IPv4-mapped IPv6 as IPv4', () => {
@@ -25,5 +25,17 @@ describe('client IP', () => {
     expect(list.has('127.0.0.2')).toBe(false);
     expect(list.has('not-an-ip')).toBe(false);
     expect(new AddressList([]).has('127.0.0.1')).toBe(false);
+  });
+});
+
+describe('clientKey', () => {
+  it('keys IPv4 (mapped or not) by the address and IPv6 by its prefix', () => {
+    expect(clientKey('203.0.113.7', 64)).toBe('203.0.113.7');
+    expect(clientKey('::ffff:203.0.113.7', 64)).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd', 64)).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8:1:2::1', 64)).toBe(clientKey('2001:db8:1:2:ffff::9', 64));
+    expect(clientKey('2001:db8:1:3::1', 64)).not.toBe(clientKey('2001:db8:1:2::1', 64));
+    expect(clientKey('2001:db8:1:2:ff00::1', 72)).toBe('2001:db8:1:2:ff00::/72');
+    expect(clientKey('2001:db8::1', 128)).toBe('2001:db8::1');
   });
 });

@@ -42,6 +42,24 @@ export function clientIp(req: Request): string {
   return normalizeIp(forwarded && isIP(forwarded) ? forwarded : req.socket.remoteAddress);
 }
 
+const keys = new Map<string, string>();
+
+/**
+ * What limits and bans count a client by: an IPv4 address itself (IPv4-mapped IPv6 included),
+ * an IPv6 address's /`ipv6Prefix` network — one subscriber's allocation, which a client can
+ * otherwise walk through for a fresh budget per request. `2001:db8:1:2::7` → `2001:db8:1:2::/64`.
+ */
+export function clientKey(ip: string, ipv6Prefix: number): string {
+  return remember(keys, `${ip}/${ipv6Prefix}`, () => {
+    if (!ipaddr.isValid(ip)) return ip;
+    const address = normalizeAddress(ipaddr.parse(ip));
+    if (address.kind() === 'ipv4' || ipv6Prefix >= 128) return address.toString();
+    const bytes = address.toByteArray();
+    for (let bit = ipv6Prefix; bit < 128; bit += 1) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
+    return `${ipaddr.fromByteArray(bytes).toString()}/${ipv6Prefix}`;
+  });
+}
+
 /** Matches addresses against a list of IPs and CIDRs (RATE_LIMIT_EXEMPT_IPS). */
 export class AddressList {
   private readonly ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;

@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
-import { AddressList } from '../http/client-ip';
+import { AddressList, clientKey } from '../http/client-ip';
 
 export const KEY_PREFIX = 'rl';
 const logger = getLogger('BanList');
@@ -21,8 +21,8 @@ export const RATE_LIMIT_WINDOW_SECONDS = 60;
  */
 @Injectable()
 export class BanList {
-  /** The request counter, shared with the rate limiter (reset when a ban starts or is lifted). */
-  readonly requests: RateLimiterRedis;
+  /** The request counter of the rate limiter (reset when a ban starts or is lifted). */
+  private readonly requests: RateLimiterRedis;
   private readonly violations: RateLimiterRedis;
   private readonly authFailures: RateLimiterRedis;
   private readonly exempt: AddressList;
@@ -62,8 +62,13 @@ export class BanList {
     );
   }
 
+  /** The client a request counts as (see `clientKey`): every method here takes an address. */
+  clientOf(ip: string): string {
+    return clientKey(ip, this.config.rateLimit.ipv6Prefix);
+  }
+
   private banKey(ip: string): string {
-    return `${KEY_PREFIX}:ban:${ip}`;
+    return `${KEY_PREFIX}:ban:${this.clientOf(ip)}`;
   }
 
   /** Milliseconds left on the IP's ban, or 0 when it is not banned. */
@@ -113,14 +118,15 @@ export class BanList {
     // Counting starts over: when the ban ends, the client starts clean.
     await this.resetCounters(ip);
     ipBansTotal.inc();
+    const client = this.clientOf(ip);
     securityEvent(
       'ip_banned',
-      { ip, reason, banSeconds: seconds },
-      `banned ${ip} for ${seconds}s: ${reason}`,
+      { ip, client, reason, banSeconds: seconds },
+      `banned ${client} for ${seconds}s: ${reason}`,
     );
   }
 
-  /** Lifts a ban at once; returns whether there was one. */
+  /** Lifts a ban at once (of the address's client: its IPv6 prefix); returns whether there was one. */
   async unban(ip: string): Promise<boolean> {
     const removed = await this.redis.del(this.banKey(ip));
     await this.resetCounters(ip);
@@ -128,7 +134,15 @@ export class BanList {
   }
 
   private async resetCounters(ip: string): Promise<void> {
-    await Promise.all([this.requests, this.violations, this.authFailures].map((l) => l.delete(ip)));
+    const client = this.clientOf(ip);
+    await Promise.all(
+      [this.requests, this.violations, this.authFailures].map((l) => l.delete(client)),
+    );
+  }
+
+  /** Counts one request of `ip`'s client; rejects with a RateLimiterRes over the limit. */
+  consumeRequest(ip: string): Promise<RateLimiterRes> {
+    return this.requests.consume(this.clientOf(ip));
   }
 
   /** The threshold-th event within the window bans (consume rejects only past it, hence >=). */
@@ -139,7 +153,7 @@ export class BanList {
     reason: string,
   ): Promise<boolean> {
     if (this.isExempt(ip)) return false;
-    const result = await limiter.consume(ip).catch((outcome: unknown) => {
+    const result = await limiter.consume(this.clientOf(ip)).catch((outcome: unknown) => {
       if (outcome instanceof RateLimiterRes) return outcome;
       throw outcome;
     });

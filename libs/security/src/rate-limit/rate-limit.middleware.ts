@@ -98,7 +98,7 @@ export class RateLimitMiddleware {
     if (!counted) return undefined;
     try {
       // Redis, or the in-memory insurance limiter when Redis cannot answer
-      const result = await this.bans.requests.consume(ip);
+      const result = await this.bans.consumeRequest(ip);
       this.setHeaders(res, result);
       return undefined;
     } catch (outcome) {
