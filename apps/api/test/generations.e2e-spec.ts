@@ -319,11 +319,13 @@ describe('openai provider against a Chat Completions server on loopback', () => 
   const REDIS = 'redis://127.0.0.1:6379/8';
   let server: Server;
   const seen = new Map<string, number>();
+  const maxTokensSent = new Map<string, unknown>();
   let authorization: string | undefined;
   let api: Api;
   let worker: RunningProcess;
   let user: ReturnType<typeof client>;
   let env: NodeJS.ProcessEnv;
+  let key: string;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -331,8 +333,12 @@ describe('openai provider against a Chat Completions server on loopback', () => 
       req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
       req.on('end', () => {
         authorization = req.headers.authorization;
-        const body = JSON.parse(raw) as { messages: Array<{ content: string }> };
+        const body = JSON.parse(raw) as {
+          messages: Array<{ content: string }>;
+          max_tokens?: number;
+        };
         const prompt = body.messages[0].content;
+        maxTokensSent.set(prompt, body.max_tokens);
         const count = (seen.get(prompt) ?? 0) + 1;
         seen.set(prompt, count);
         const reply = (status: number, payload: object) => {
@@ -371,7 +377,7 @@ describe('openai provider against a Chat Completions server on loopback', () => 
       QUEUE_BACKOFF_MS: '100',
       LOG_LEVEL: 'debug',
     });
-    const key = await createKey('frank', env);
+    key = await createKey('frank', env);
     [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     user = client(api, key);
   });
@@ -391,6 +397,23 @@ describe('openai provider against a Chat Completions server on loopback', () => 
       attempts: 1,
     });
     expect(authorization).toBe('Bearer sk-test-never-logged');
+    // no maxTokens in the request: GENAI_DEFAULT_MAX_TOKENS is sent, never "as much as you like"
+    expect(maxTokensSent.get('hello')).toBe(1024);
+  });
+
+  it('runs only the allowed models: any other is a 400 before anything is stored', async () => {
+    const response = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prompt: 'enumerate', model: 'gpt-secret-preview' }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { code: string; errors: unknown[] };
+    expect(body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'model', messages: ['model must be one of test-model'] }],
+    });
+    expect(seen.has('enumerate')).toBe(false);
   });
 
   it('retries a 429 and succeeds', async () => {
@@ -404,7 +427,9 @@ describe('openai provider against a Chat Completions server on loopback', () => 
     const { body } = await user.post({ prompt: 'bad' });
     const failed = await user.waitFor(String(body.id), ['failed']);
     expect(failed.attempts).toBe(1);
-    expect(failed.error).toMatch(/^Error generating text: provider rejected the request \(400\)/);
+    // what the provider said is for the logs; the record says what happened
+    expect(failed.error).toBe('Error calling provider: rejected the request (HTTP 400)');
+    await worker.waitForLine((line) => JSON.stringify(line).includes('bad request from provider'));
     await sleep(500);
     expect(seen.get('bad')).toBe(1);
   });

@@ -73,6 +73,9 @@ export abstract class AppConfig {
   };
   abstract readonly genai: {
     provider: GenAiProviderName;
+    /** Models a request may name; empty means the provider's default model only. */
+    models: string[];
+    defaultMaxTokens: number;
     localDelayMs: number;
     openai: { baseUrl: string; apiKey?: string; model: string; timeoutMs: number };
   };
@@ -146,6 +149,8 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
     },
     genai: {
       provider: env.GENAI_PROVIDER,
+      models: splitList(env.GENAI_MODELS),
+      defaultMaxTokens: env.GENAI_DEFAULT_MAX_TOKENS,
       localDelayMs: env.LOCAL_PROVIDER_DELAY_MS,
       openai: {
         baseUrl: env.OPENAI_BASE_URL.replace(/\/$/, ''),

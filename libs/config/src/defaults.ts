@@ -35,6 +35,7 @@ export const DEFAULTS: Record<string, string> = {
   HEALTH_DISK_THRESHOLD_PERCENT: '0.9',
   HEALTH_MEMORY_RSS_THRESHOLD_MB: '1024',
   GENAI_PROVIDER: 'local',
+  GENAI_DEFAULT_MAX_TOKENS: '1024',
   LOCAL_PROVIDER_DELAY_MS: '0',
   OPENAI_BASE_URL: 'https://api.openai.com/v1',
   OPENAI_MODEL: 'gpt-4o-mini',
@@ -78,6 +79,7 @@ export const KNOWN_VARIABLES = [
   'BULL_BOARD_PASSWORD',
   'OPENAI_API_KEY',
   'METRICS_TOKEN',
+  'GENAI_MODELS',
 ] as const;
 
 /** Variables for which an empty string means something (an empty list), not "unset". */

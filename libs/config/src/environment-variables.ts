@@ -253,6 +253,18 @@ export class EnvironmentVariables {
   @IsIn(GENAI_PROVIDER_NAMES, mustBe(GENAI_PROVIDER_NAMES.join(' or ')))
   GENAI_PROVIDER: GenAiProviderName;
 
+  @IsOptional()
+  @Matches(/^ *[\x21-\x2B\x2D-\x7E]{1,128}( *, *[\x21-\x2B\x2D-\x7E]{1,128})* *$/, {
+    message: 'GENAI_MODELS must be a comma-separated list of model names',
+  })
+  GENAI_MODELS?: string;
+
+  @int()
+  @IsInt(mustBe('a whole number of tokens from 1 to 4096'))
+  @Min(1, mustBe('a whole number of tokens from 1 to 4096'))
+  @Max(4096, mustBe('a whole number of tokens from 1 to 4096'))
+  GENAI_DEFAULT_MAX_TOKENS: number;
+
   @int()
   @IsInt(mustBe('a whole number of milliseconds, at least 0'))
   @Min(0, mustBe('a whole number of milliseconds, at least 0'))

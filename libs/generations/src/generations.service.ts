@@ -8,7 +8,7 @@ import { ListGenerationsQuery } from './dto/list-generations.query';
 import { Generation } from './generation.entity';
 import { GenerationQueue } from './generation-queue';
 import { GenerationStore, ListPosition } from './generation.store';
-import { defaultModelOf } from './providers/genai-providers';
+import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -63,6 +63,8 @@ function decodeCursor(cursor: string): ListPosition {
 @Injectable()
 export class GenerationsService {
   private readonly defaultModel: string;
+  private readonly models: Set<string>;
+  private readonly defaultMaxTokens: number;
 
   constructor(
     private readonly store: GenerationStore,
@@ -70,6 +72,8 @@ export class GenerationsService {
     config: AppConfig,
   ) {
     this.defaultModel = defaultModelOf(config);
+    this.models = new Set(allowedModelsOf(config));
+    this.defaultMaxTokens = config.genai.defaultMaxTokens;
   }
 
   /** `idempotencyKey` has been checked at the HTTP edge (1–255 printable ASCII characters). */
@@ -78,6 +82,15 @@ export class GenerationsService {
     dto: CreateGenerationDto,
     idempotencyKey?: string,
   ): Promise<CreateOutcome> {
+    // The operator pays for what a request names: only the allowed models run.
+    if (dto.model !== undefined && !this.models.has(dto.model)) {
+      throw new AppException(400, errorMessage('validating request', '1 field is invalid'), {
+        code: 'VALIDATION_FAILED',
+        errors: [
+          { field: 'model', messages: [`model must be one of ${[...this.models].join(', ')}`] },
+        ],
+      });
+    }
     const hash = requestHash(dto);
     if (idempotencyKey !== undefined) {
       const earlier = await this.rememberedRequest(ownerId, idempotencyKey);
@@ -88,7 +101,7 @@ export class GenerationsService {
       ownerId,
       prompt: dto.prompt,
       model: dto.model ?? this.defaultModel,
-      maxTokens: dto.maxTokens ?? null,
+      maxTokens: dto.maxTokens ?? this.defaultMaxTokens,
       temperature: dto.temperature ?? null,
       requestId: getLogContext()?.requestId ?? null,
       idempotencyKey: idempotencyKey ?? null,

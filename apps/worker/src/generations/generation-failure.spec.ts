@@ -2,16 +2,15 @@ import { FinalProviderError, RetryableProviderError } from '@app/generations';
 import { AttemptStopped, describeFailure, describeJobFailure } from './generation-failure';
 
 describe('describeFailure', () => {
-  it("keeps the provider's verdict", () => {
-    expect(
-      describeFailure(new FinalProviderError('provider rejected the request (400)'), 1000),
-    ).toEqual({
+  it("keeps the provider's verdict, in the platform's words", () => {
+    const rejected = new FinalProviderError('rejected the request (HTTP 400)', 'model x unknown');
+    expect(describeFailure(rejected, 1000)).toEqual({
       retryable: false,
-      message: 'Error generating text: provider rejected the request (400)',
+      message: 'Error calling provider: rejected the request (HTTP 400)',
     });
-    expect(describeFailure(new RetryableProviderError('provider answered 503'), 1000)).toEqual({
+    expect(describeFailure(new RetryableProviderError('answered HTTP 503'), 1000)).toEqual({
       retryable: true,
-      message: 'Error generating text: provider answered 503',
+      message: 'Error calling provider: answered HTTP 503',
     });
   });
 

@@ -19,6 +19,7 @@ export interface FailureDescription {
 }
 
 const generating = (details: string): string => errorMessage('generating text', details);
+const calling = (details: string): string => errorMessage('calling provider', details);
 
 /**
  * Classifies an attempt's error: the provider's own verdict when it gave one, the worker's
@@ -27,9 +28,9 @@ const generating = (details: string): string => errorMessage('generating text', 
  */
 export function describeFailure(error: unknown, timeoutMs: number): FailureDescription {
   if (error instanceof FinalProviderError)
-    return { retryable: false, message: generating(error.message) };
+    return { retryable: false, message: calling(error.message) };
   if (error instanceof RetryableProviderError)
-    return { retryable: true, message: generating(error.message) };
+    return { retryable: true, message: calling(error.message) };
   if (error instanceof AttemptStopped) {
     switch (error.reason) {
       case 'shutdown':

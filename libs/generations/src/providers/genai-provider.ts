@@ -11,20 +11,28 @@ export interface GenerationOutput {
   completionTokens: number;
 }
 
-/** A provider failure worth retrying (timeouts, 429, 5xx, network). */
-export class RetryableProviderError extends Error {
-  constructor(message: string) {
+/**
+ * A provider failure. `message` says what happened in words fit for the record a client reads
+ * (`rejected the request (HTTP 400)`); `providerDetail` is what the provider said, for the logs
+ * only — it can name models, accounts and limits.
+ */
+abstract class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly providerDetail?: string,
+  ) {
     super(message);
-    this.name = 'RetryableProviderError';
   }
 }
 
+/** A provider failure worth retrying (timeouts, 429, 5xx, network). */
+export class RetryableProviderError extends ProviderError {
+  override readonly name = 'RetryableProviderError';
+}
+
 /** A provider failure that another attempt would only repeat (other 4xx, bad responses). */
-export class FinalProviderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FinalProviderError';
-  }
+export class FinalProviderError extends ProviderError {
+  override readonly name = 'FinalProviderError';
 }
 
 /**

@@ -24,6 +24,11 @@ export function defaultModelOf(config: AppConfig): string {
   return GENAI_PROVIDERS[config.genai.provider].defaultModel(config);
 }
 
+/** The models a request may name: GENAI_MODELS, or the provider's default model alone. */
+export function allowedModelsOf(config: AppConfig): string[] {
+  return config.genai.models.length > 0 ? config.genai.models : [defaultModelOf(config)];
+}
+
 /** The configured provider, for the process that runs generations. */
 export const GENAI_PROVIDER: Provider = {
   provide: GenAiProvider,

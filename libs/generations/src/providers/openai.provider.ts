@@ -16,7 +16,9 @@ interface ChatCompletion {
 /**
  * Any OpenAI-compatible Chat Completions server (OpenAI, vLLM, Ollama, LM Studio). One call
  * may take OPENAI_TIMEOUT_MS (folded into the attempt's deadline); timeouts, 429, 5xx and
- * network failures are retryable, other 4xx final. The API key is sent, never logged.
+ * network failures are retryable, other 4xx final; what the provider said goes to the logs, the
+ * record says what happened. Every request names a model and max_tokens (GENAI_MODELS and
+ * GENAI_DEFAULT_MAX_TOKENS decide them). The API key is sent, never logged.
  */
 @Injectable()
 export class OpenAiProvider extends GenAiProvider {
@@ -49,22 +51,22 @@ export class OpenAiProvider extends GenAiProvider {
     } catch (error) {
       // The attempt's deadline passed: the worker reports it as a timeout.
       if (signal.aborted) throw signal.reason;
-      throw new RetryableProviderError(`provider unreachable: ${(error as Error).message}`);
+      throw new RetryableProviderError('unreachable', (error as Error).message);
     }
     if (response.status === 429 || response.status >= 500) {
       await response.body?.cancel();
-      throw new RetryableProviderError(`provider answered ${response.status}`);
+      throw new RetryableProviderError(`answered HTTP ${response.status}`);
     }
     if (!response.ok) {
       const detail = await response.text().catch(() => '');
       throw new FinalProviderError(
-        `provider rejected the request (${response.status}): ${detail.slice(0, 200)}`,
+        `rejected the request (HTTP ${response.status})`,
+        detail.slice(0, 500),
       );
     }
     const body = parseCompletion(await this.readBody(response, signal));
     const text = body.choices?.[0]?.message?.content;
-    if (typeof text !== 'string')
-      throw new FinalProviderError('provider answered without a completion');
+    if (typeof text !== 'string') throw new FinalProviderError('answered without a completion');
     return {
       text,
       promptTokens: body.usage?.prompt_tokens ?? 0,
@@ -78,7 +80,7 @@ export class OpenAiProvider extends GenAiProvider {
       return await response.text();
     } catch {
       if (signal.aborted) throw signal.reason;
-      throw new RetryableProviderError('provider connection failed while reading its answer');
+      throw new RetryableProviderError('connection lost while reading its answer');
     }
   }
 }
