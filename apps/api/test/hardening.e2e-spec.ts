@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { request } from 'node:http';
 import { createApiKey } from '../../../test/support/api-keys';
 import { readLog, waitForLog } from '../../../test/support/log-files';
@@ -11,7 +12,7 @@ import {
   startApi,
   startWorker,
 } from '../../../test/support/processes';
-import { testEnv } from '../../../test/support/test-env';
+import { TEST_DATABASE_URL, testEnv } from '../../../test/support/test-env';
 
 type Api = RunningProcess & { url: string };
 
@@ -416,6 +417,48 @@ describe('IPv6 clients', () => {
       expect(after.status).toBe(404);
     } finally {
       await redis.quit();
+      await api.stop();
+    }
+  });
+});
+
+describe('the list cursor', () => {
+  it('pages through rows created within one millisecond: each exactly once', async () => {
+    await flush();
+    const apiEnv = env({ RATE_LIMIT_PER_MINUTE: '1000' });
+    const api = await startApi(apiEnv);
+    const user = `cursor-${Date.now()}`;
+    const key = await createApiKey(apiEnv, '--user', user);
+    const db = new Client({ connectionString: TEST_DATABASE_URL });
+    await db.connect();
+    try {
+      const inserted = await db.query<{ id: string }>(
+        `INSERT INTO generations (owner_id, status, prompt, model, created_at)
+         SELECT $1, 'queued', 'p', 'local-dev-echo',
+                timestamp with time zone '2026-06-01 12:00:00.000100+00' + n * interval '10 microseconds'
+           FROM generate_series(1, 30) AS n RETURNING id`,
+        [user],
+      );
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `&cursor=${cursor}` : '';
+        const response = await fetch(`${api.url}/api/v1/generations?limit=7${query}`, {
+          headers: { Authorization: `Bearer ${key}` },
+        });
+        expect(response.status).toBe(200);
+        const page = (await response.json()) as {
+          items: Array<{ id: string }>;
+          nextCursor: string | null;
+        };
+        seen.push(...page.items.map((item) => item.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toHaveLength(30);
+      expect(new Set(seen)).toEqual(new Set(inserted.rows.map((row) => row.id)));
+    } finally {
+      await db.query('DELETE FROM generations WHERE owner_id = $1', [user]);
+      await db.end();
       await api.stop();
     }
   });

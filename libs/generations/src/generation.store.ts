@@ -135,8 +135,13 @@ export class GenerationStore {
       conditions.push(`status = $${params.length}`);
     }
     if (options.after) {
+      // The cursor's own row gives the exact created_at (microseconds; the cursor holds
+      // milliseconds), so rows of one millisecond are neither skipped nor repeated.
       params.push(options.after.createdAt, options.after.id);
-      conditions.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+      const [at, id] = [`$${params.length - 1}`, `$${params.length}`];
+      conditions.push(
+        `(created_at, id) < (COALESCE((SELECT created_at FROM generations WHERE id = ${id}::uuid AND owner_id = $1), ${at}), ${id}::uuid)`,
+      );
     }
     params.push(options.limit);
     const { rows } = await this.execute<Generation>(
