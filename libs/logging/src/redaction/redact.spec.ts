@@ -65,3 +65,33 @@ describe('redact query errors', () => {
     expect(JSON.stringify(result)).not.toContain('a user prompt');
   });
 });
+
+describe('redact compound names and URLs', () => {
+  it('redacts compound credential names, and leaves token counts readable', () => {
+    const result = redact({
+      openaiApiKey: 'sk-1',
+      metricsToken: 'm-1',
+      db_passwd: 'p',
+      usage: { promptTokens: 3, completionTokens: 4, maxTokens: 5 },
+    });
+    expect(result).toEqual({
+      openaiApiKey: '[REDACTED]',
+      metricsToken: '[REDACTED]',
+      db_passwd: '[REDACTED]',
+      usage: { promptTokens: 3, completionTokens: 4, maxTokens: 5 },
+    });
+  });
+
+  it('redacts the password of a URL anywhere in a string', () => {
+    const result = redact({
+      url: 'postgres://app:s3cr3t@db.internal:5432/app',
+      message: 'could not reach redis://:hunter2@cache:6379 (ECONNREFUSED)',
+      plain: 'https://example.com/path?x=1',
+    });
+    expect(result).toEqual({
+      url: 'postgres://app:[REDACTED]@db.internal:5432/app',
+      message: 'could not reach redis://:[REDACTED]@cache:6379 (ECONNREFUSED)',
+      plain: 'https://example.com/path?x=1',
+    });
+  });
+});

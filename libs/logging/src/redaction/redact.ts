@@ -22,8 +22,13 @@ const SECRET_KEYS = new Set([
   'clientsecret',
   'client_secret',
 ]);
-/** Compound names such as `dbPassword` or `webhookSecret`; `promptTokens` stays readable. */
-const SECRET_SUFFIX = /(password|secret)$/i;
+/**
+ * Compound names such as `dbPassword`, `webhookSecret`, `openaiApiKey` or `metricsToken`;
+ * `promptTokens` and `maxTokens` (counts, plural) stay readable.
+ */
+const SECRET_SUFFIX = /(password|passwd|secret|api_?key|token)$/i;
+/** `scheme://user:password@host`: the password part of a URL's credentials. */
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi;
 const MAX_DEPTH = 12;
 
 export function isSecretKey(key: string): boolean {
@@ -31,10 +36,13 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
- * Returns a copy of `value` with secret fields replaced by "[REDACTED]" at any depth. Errors are
- * serialized (type, message, stack, cause) on the way, so they can be redacted too.
+ * Returns a copy of `value` with secret fields replaced by "[REDACTED]" at any depth, and the
+ * password of any URL in a string too. Errors are serialized (type, message, stack, cause) on
+ * the way, so they can be redacted too.
  */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string')
+    return value.includes('://') ? value.replace(URL_CREDENTIALS, `$1${REDACTED}@`) : value;
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[Truncated]';
   if (seen.has(value)) return '[Circular]';
