@@ -2,13 +2,22 @@ import { AppConfig } from '@app/config';
 import { InFlightRequests, ShutdownState, closeConnectionsWhileDraining } from '@app/lifecycle';
 import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { MetricsService, RouteTemplates } from '@app/metrics';
-import { RateLimitMiddleware, clientIp, requestClass, securityHeaders } from '@app/security';
+import {
+  BanList,
+  RateLimitMiddleware,
+  apiSecurityHeaders,
+  clientIp,
+  requestClass,
+  securityHeaders,
+} from '@app/security';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import type { Express } from 'express';
 import { ApiModule } from './api.module';
 import { answerClientErrors } from './http/client-error.handler';
+import { unexpectedExpectation } from './http/expectation.middleware';
+import type { Server } from 'node:http';
 import { jsonBody } from './http/json-body.middleware';
 import { DASHBOARD_CSP, DASHBOARD_PATH, mountBullBoard } from './dashboard/bull-board';
 import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
@@ -51,6 +60,7 @@ export async function createApiApp(
     }),
   );
   app.use(app.get(RateLimitMiddleware).use);
+  app.use(unexpectedExpectation);
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: config.http.corsOrigins, maxAge: 600 });
   }
@@ -63,7 +73,14 @@ export async function createApiApp(
   );
   mountBullBoard(app, config);
   mountSwagger(app, config);
-  answerClientErrors(app.getHttpServer());
+  answerClientErrors(app.getHttpServer(), {
+    headers: apiSecurityHeaders({ hsts: config.isProduction }),
+    bans: app.get(BanList),
+  });
+  // An unexpected Expect header reaches the app (and its headers, access line and limit)
+  // instead of Node's bare 417; `unexpectedExpectation` answers it.
+  const server = app.getHttpServer() as Server;
+  server.on('checkExpectation', app.getHttpAdapter().getInstance() as Express);
   return app;
 }
 

@@ -5,5 +5,5 @@ export { getLogger } from './get-logger';
 export { requestContextMiddleware } from './http/request-context.middleware';
 export { createLoggers, onLogLine } from './logger-factory';
 export { LoggingModule } from './logging.module';
-export { closeLoggers, installLoggers, securityRootLogger } from './root-loggers';
+export { accessRootLogger, closeLoggers, installLoggers, securityRootLogger } from './root-loggers';
 export { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';

@@ -8,7 +8,7 @@ export { CurrentAuth } from './api-keys/current-auth.decorator';
 export { AdminOnly, Public, PublicOutsideProduction } from './api-keys/public.decorator';
 export { securityEvent } from './events/security-event';
 export { clientIp, normalizeIp } from './http/client-ip';
-export { securityHeaders } from './http/security-headers.middleware';
+export { apiSecurityHeaders, securityHeaders } from './http/security-headers.middleware';
 export { BanList } from './rate-limit/ban-list';
 export { RateLimitMiddleware, requestClass } from './rate-limit/rate-limit.middleware';
 export { SecurityModule } from './security.module';

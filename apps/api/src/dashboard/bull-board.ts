@@ -1,5 +1,5 @@
 import { AppConfig } from '@app/config';
-import { AppException, errorMessage } from '@app/exceptions';
+import { AppException, PROBLEM_CONTENT_TYPE, errorMessage, problemDetails } from '@app/exceptions';
 import { getLogger } from '@app/logging';
 import { QueueRegistry } from '@app/queue';
 import { BanList, clientIp, securityEvent } from '@app/security';
@@ -61,8 +61,28 @@ export function mountBullBoard(app: INestApplication, config: AppConfig): boolea
   });
 
   const guards = username && password ? [basicAuthGuard(username, password, app.get(BanList))] : [];
-  app.use(DASHBOARD_PATH, ...guards, serverAdapter.getRouter());
+  // Its adapter builds an Express app of its own: no X-Powered-By there either
+  const board = serverAdapter.getRouter() as { disable?: (setting: string) => void };
+  board.disable?.('x-powered-by');
+  app.use(DASHBOARD_PATH, ...guards, problemAnswers, board);
   return true;
+}
+
+/** The dashboard's JSON API answers errors as `{error, message}`: they become problem details. */
+function problemAnswers(req: Request, res: Response, next: NextFunction): void {
+  const json = res.json.bind(res);
+  res.json = (body: unknown) => {
+    if (res.statusCode < 400) return json(body);
+    res.type(PROBLEM_CONTENT_TYPE);
+    return json(
+      problemDetails({
+        status: res.statusCode,
+        instance: req.originalUrl,
+        requestId: req.id === undefined ? undefined : String(req.id),
+      }),
+    );
+  };
+  next();
 }
 
 /** HTTP Basic over the whole dashboard, compared in constant time (express-basic-auth's). */

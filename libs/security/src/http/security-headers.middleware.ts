@@ -47,8 +47,25 @@ export function securityHeaders(options: {
     res.setHeader('Content-Security-Policy', page ? page.csp : API_CSP);
     res.setHeader('Permissions-Policy', PERMISSIONS_POLICY);
     res.setHeader('X-XSS-Protection', '0');
-    if (!page) res.setHeader('Cache-Control', 'no-store');
+    // Everything is dynamic (pages and their JSON too); static assets set their own caching.
+    res.setHeader('Cache-Control', 'no-store');
     next();
   };
   return [base, rest];
+}
+
+/**
+ * The headers `securityHeaders` sets on an API response, as a plain map: for answers written
+ * below Express (Node's parser errors), which must carry the same set.
+ */
+export function apiSecurityHeaders(options: { hsts: boolean }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: string | number) => (headers[name] = String(value)),
+    removeHeader: (name: string) => delete headers[name],
+    getHeader: (name: string) => headers[name],
+  } as unknown as Response;
+  const req = { path: '/', headers: {}, method: 'GET' } as unknown as Request;
+  for (const middleware of securityHeaders(options)) middleware(req, res, () => undefined);
+  return headers;
 }
