@@ -1,5 +1,5 @@
 import { freePort } from '../../../test/support/ports';
-import { STACK_FRAME, startWorker } from '../../../test/support/processes';
+import { STACK_FRAME, sleep, startWorker } from '../../../test/support/processes';
 import { testEnv } from '../../../test/support/test-env';
 
 describe('worker start-up (real processes)', () => {
@@ -16,7 +16,10 @@ describe('worker start-up (real processes)', () => {
       (l) => l.msg === `Redis unreachable at 127.0.0.1:${port} (ECONNREFUSED); retrying every 1s`,
     );
     expect(worker.proc.exitCode).toBeNull();
+    // past the clients' retry limits: still one line per retry period, no stack in any line
+    await sleep(4500);
     expect(worker.stdout() + worker.stderr()).not.toMatch(STACK_FRAME);
+    expect(worker.lines().filter((line) => JSON.stringify(line).includes('"stack"'))).toEqual([]);
     expect(await worker.stop()).toBe(0);
   });
 });

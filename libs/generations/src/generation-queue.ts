@@ -66,9 +66,20 @@ export class GenerationQueue {
     }
   }
 
-  /** Whether the generation has a job in Redis, in any state. */
+  /** Whether the generation has a job in Redis, in any state; a 503 when Redis cannot tell. */
   async hasJob(generationId: string): Promise<boolean> {
-    return (await this.queue.getJob(generationId)) !== null;
+    try {
+      return (
+        (await withTimeout(this.queue.getJob(generationId), ENQUEUE_TIMEOUT_MS, 'the queue')) !==
+        null
+      );
+    } catch (error) {
+      throw new AppException(
+        503,
+        errorMessage('reading generation', 'the queue is unavailable; retry later'),
+        { cause: error },
+      );
+    }
   }
 
   /** Best effort: a cancelled generation's waiting job is removed (the worker skips it anyway). */

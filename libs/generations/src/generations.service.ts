@@ -3,16 +3,18 @@ import { AppException, errorMessage } from '@app/exceptions';
 import { getLogContext } from '@app/logging';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateGenerationDto } from './dto/create-generation.dto';
 import { ListGenerationsQuery } from './dto/list-generations.query';
 import { Generation } from './generation.entity';
-import { GenerationQueue } from './generation-queue';
+import { ENQUEUE_TIMEOUT_MS, GenerationQueue } from './generation-queue';
 import { GenerationStore, ListPosition } from './generation.store';
 import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_LIMIT = 20;
+const SETTLE_POLL_MS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface CreateOutcome {
@@ -94,7 +96,10 @@ export class GenerationsService {
     const hash = requestHash(dto);
     if (idempotencyKey !== undefined) {
       const earlier = await this.rememberedRequest(ownerId, idempotencyKey);
-      if (earlier) return this.replay(earlier, hash);
+      if (earlier) {
+        const queued = await this.settled(earlier);
+        if (queued) return this.replay(queued, hash);
+      }
     }
 
     const generation = await this.store.createQueued({
@@ -109,7 +114,8 @@ export class GenerationsService {
     });
     if (!generation) {
       // Another request with the same key won the race: answer with its generation.
-      const winner = await this.store.findByIdempotencyKey(ownerId, idempotencyKey as string);
+      const found = await this.store.findByIdempotencyKey(ownerId, idempotencyKey as string);
+      const winner = found && (await this.settled(found));
       if (!winner)
         throw new AppException(409, errorMessage('creating generation', 'retry the request'));
       return this.replay(winner, hash);
@@ -162,6 +168,23 @@ export class GenerationsService {
         `it is ${generation.status}; only queued generations can be cancelled`,
       ),
     );
+  }
+
+  /**
+   * A replay answers a generation only once it is really on the queue: the first request may
+   * still be queueing it, or be about to delete it because the queue refused it. Null when it
+   * was deleted (the key is free again); a queue that cannot answer is a 503.
+   */
+  private async settled(earlier: Generation): Promise<Generation | null> {
+    if (earlier.status !== 'queued' || earlier.attempts > 0) return earlier;
+    const giveUpAt = Date.now() + ENQUEUE_TIMEOUT_MS;
+    for (;;) {
+      if (await this.queue.hasJob(earlier.id)) return earlier;
+      if (!(await this.store.findOwned(earlier.ownerId, earlier.id))) return null;
+      // a queued record without a job for this long is the reconciler's to repair
+      if (Date.now() > giveUpAt) return earlier;
+      await sleep(SETTLE_POLL_MS);
+    }
   }
 
   /** The generation an Idempotency-Key still names; past the window the key is released. */

@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { withAdvisoryLock } from '@app/database';
+import { isDependencyUnavailable } from '@app/exceptions';
 import {
   GENERATIONS_QUEUE,
   GenerationJobData,
@@ -82,7 +83,10 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
       else if (result?.failed) logger.warn(result, 'failed generations whose job had failed');
       return result;
     } catch (error) {
-      logger.warn({ err: error }, 'Error reconciling generations with the queue; will retry');
+      const fields = isDependencyUnavailable(error)
+        ? { reason: (error as Error).message }
+        : { err: error };
+      logger.warn(fields, 'Error reconciling generations with the queue; will retry');
       return undefined;
     }
   }

@@ -1,4 +1,5 @@
 import { AppConfig } from '@app/config';
+import { isDependencyUnavailable } from '@app/exceptions';
 import { GENERATION_RETENTION_QUEUE, GenerationStore } from '@app/generations';
 import { getLogger } from '@app/logging';
 import { runJob } from '@app/queue';
@@ -56,7 +57,13 @@ export class GenerationRetention implements OnApplicationBootstrap {
         },
       );
     } catch (error) {
-      logger.warn({ err: error }, 'Error scheduling the retention job; will retry');
+      // Redis away is reported by the connection itself: one line, never a stack
+      if (isDependencyUnavailable(error))
+        logger.warn(
+          { reason: (error as Error).message },
+          'Error scheduling the retention job; will retry',
+        );
+      else logger.warn({ err: error }, 'Error scheduling the retention job; will retry');
     }
   }
 }
