@@ -9,6 +9,12 @@ import { createKey, flushRedis, reliabilityEnv } from './support';
 
 const RUNS = 2500;
 const printable = (max: number) => fc.stringMatching(new RegExp(`^[\\x20-\\x7e]{0,${max}}$`));
+/** Any UTF-16 code units: U+0000, lone surrogates and the rest. */
+const anyText = (max: number) =>
+  fc.string({
+    unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+    maxLength: max,
+  });
 
 interface Answer {
   status: number;
@@ -126,11 +132,12 @@ describe('bad input storm (property-based, fast-check)', () => {
             {
               prompt: fc.oneof(
                 fc.string({ maxLength: 50 }),
+                anyText(50),
                 fc.integer(),
                 fc.constant(null),
                 fc.constant(''),
               ),
-              model: fc.oneof(fc.string({ maxLength: 200 }), fc.integer()),
+              model: fc.oneof(fc.string({ maxLength: 200 }), anyText(20), fc.integer()),
               maxTokens: fc.oneof(fc.integer(), fc.double(), fc.string()),
               temperature: fc.oneof(fc.double(), fc.string(), fc.constant(null)),
               extra: fc.anything(),
@@ -142,6 +149,19 @@ describe('bad input storm (property-based, fast-check)', () => {
         fc
           .integer({ min: 30, max: 5000 })
           .map((depth) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))),
+        // objects around and far past the 1,000-key limit
+        fc
+          .integer({ min: 900, max: 5000 })
+          .map((keys) =>
+            Buffer.from(
+              JSON.stringify(
+                Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])),
+              ),
+            ),
+          ),
+        fc
+          .dictionary(anyText(8), anyText(20), { maxKeys: 30 })
+          .map((value) => Buffer.from(JSON.stringify(value))),
       );
       const headers = fc.record(
         {
@@ -163,7 +183,17 @@ describe('bad input storm (property-based, fast-check)', () => {
             printable(40),
           ),
           'idempotency-key': printable(300),
-          'x-forwarded-for': printable(60),
+          'x-forwarded-for': fc.oneof(
+            printable(60),
+            fc.ipV6(),
+            fc.ipV4(),
+            fc.tuple(fc.ipV6(), fc.ipV4()).map(([a, b]) => `${a}, ${b}`),
+            fc.constantFrom('127.0.0.1', '::1', '::ffff:127.0.0.1', 'unknown', ''),
+          ),
+          'access-control-request-method': fc.oneof(
+            fc.constantFrom('GET', 'POST', 'DELETE'),
+            printable(20),
+          ),
           'x-request-id': printable(200),
           accept: printable(40),
           origin: printable(40),
@@ -196,6 +226,8 @@ describe('bad input storm (property-based, fast-check)', () => {
             };
             if (problem.status !== answer.status || typeof problem.code !== 'string') return false;
             if (/\n\s+at .+:\d+:\d+/.test(answer.body)) return false;
+            // bounded: an error answer never grows with the input
+            if (answer.body.length > 10_000) return false;
           }
           return true;
         }),

@@ -1,6 +1,8 @@
+import Queue from 'bull';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { createApiKey } from '../../../test/support/api-keys';
 import { readLog, waitForLog } from '../../../test/support/log-files';
 import { PrivatePostgres } from '../../../test/support/private-postgres';
@@ -458,6 +460,150 @@ describe('the list cursor', () => {
       expect(new Set(seen)).toEqual(new Set(inserted.rows.map((row) => row.id)));
     } finally {
       await db.query('DELETE FROM generations WHERE owner_id = $1', [user]);
+      await db.end();
+      await api.stop();
+    }
+  });
+});
+
+describe('every layer answers like the app', () => {
+  let api: Api;
+  let dir: string;
+
+  beforeAll(async () => {
+    await flush();
+    const apiEnv = env({ RATE_LIMIT_PER_MINUTE: '1000' });
+    dir = String(apiEnv.LOG_DIR);
+    api = await startApi(apiEnv);
+  });
+  afterAll(() => api.stop());
+
+  /** One raw request on its own connection; the whole answer as text. */
+  function raw(payload: string): Promise<string> {
+    const { port } = new URL(api.url);
+    return new Promise((resolve, reject) => {
+      let answer = '';
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(payload));
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  const headersOf = (answer: string): Record<string, string> =>
+    Object.fromEntries(
+      answer
+        .split('\r\n\r\n')[0]
+        .split('\r\n')
+        .slice(1)
+        .map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 2),
+        ]),
+    );
+
+  const expectHeaderSet = (headers: Record<string, string>): void => {
+    expect(headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    expect(headers['permissions-policy']).toMatch(/camera=\(\)/);
+    expect(headers['cache-control']).toBe('no-store');
+    expect(headers['x-powered-by']).toBeUndefined();
+    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  };
+
+  it.each([
+    [
+      'a header without a colon (400)',
+      'GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+      400,
+    ],
+    [
+      'headers too large (431)',
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`,
+      431,
+    ],
+  ])(
+    "answers Node's parser error, %s, with the header set, problem details and an access line",
+    async (_name, payload, status) => {
+      const answer = await raw(payload);
+      expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+      const headers = headersOf(answer);
+      expectHeaderSet(headers);
+      expect(headers['content-type']).toBe('application/problem+json');
+      expect(JSON.parse(answer.split('\r\n\r\n')[1])).toMatchObject({
+        status,
+        code: 'BAD_REQUEST',
+      });
+      await waitForLog(dir, 'api', 'access', (line) => line.requestId === headers['x-request-id']);
+    },
+  );
+
+  it('answers an unexpected Expect with 417 problem details, the header set and an access line', async () => {
+    const answer = await raw(
+      'GET /api/v1/me HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nConnection: close\r\n\r\n',
+    );
+    expect(answer.slice(0, 40)).toMatch(/^HTTP\/1.1 417 /);
+    const headers = headersOf(answer);
+    expectHeaderSet(headers);
+    expect(headers['ratelimit']).toMatch(/^"default";/);
+    await waitForLog(dir, 'api', 'access', (line) => line.requestId === headers['x-request-id']);
+  });
+
+  it("answers Bull Board's own errors with problem details, without X-Powered-By", async () => {
+    const auth = { Authorization: basic(USER, PASSWORD) };
+    const page = await fetch(`${api.url}/admin/queues`, { headers: auth });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('x-powered-by')).toBeNull();
+    const missing = await fetch(`${api.url}/admin/queues/api/queues/nope/jobs/1`, {
+      headers: auth,
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(missing.headers.get('x-powered-by')).toBeNull();
+    expect(missing.headers.get('cache-control')).toBe('no-store');
+    expect(await missing.json()).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    const queues = await fetch(`${api.url}/admin/queues/api/queues`, { headers: auth });
+    expect(queues.headers.get('cache-control')).toBe('no-store');
+    const docs = await fetch(`${api.url}/api/docs-json`);
+    expect(docs.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
+describe('idempotent replays', () => {
+  it('never answer with a generation that its first request is about to delete', async () => {
+    await flush();
+    const apiEnv = env({ RATE_LIMIT_PER_MINUTE: '1000' });
+    const api = await startApi(apiEnv); // no worker: generations stay queued
+    const key = await createApiKey(apiEnv, '--user', `replay-${Date.now()}`);
+    const db = new Client({ connectionString: TEST_DATABASE_URL });
+    await db.connect();
+    const queue = new Queue('generations', REDIS_URL);
+    try {
+      const post = () =>
+        fetch(`${api.url}/api/v1/generations`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${key}`,
+            'Content-Type': 'application/json',
+            'Idempotency-Key': 'order-1',
+          },
+          body: JSON.stringify({ prompt: 'once' }),
+        });
+      const first = await post();
+      expect(first.status).toBe(202);
+      const { id } = (await first.json()) as { id: string };
+      // as if the first request were still failing to queue it: no job yet, the record deleted soon
+      await (await queue.getJob(id))?.remove();
+      const replay = post();
+      await sleep(300);
+      await db.query('DELETE FROM generations WHERE id = $1', [id]);
+      const answer = await replay;
+      expect(answer.status).toBe(202);
+      expect(((await answer.json()) as { id: string }).id).not.toBe(id);
+    } finally {
+      await queue.close();
       await db.end();
       await api.stop();
     }
