@@ -276,6 +276,11 @@ describe('bounded work per request', () => {
     }
   });
 
+  it('stores any number the contract accepts: a temperature PostgreSQL cannot hold as is', async () => {
+    const response = await post(JSON.stringify({ prompt: 'tiny', temperature: 1e-300 }));
+    expect(response.status).toBe(202);
+  });
+
   it('reads no body of an uncounted request, and counts any other request under /health/', async () => {
     // a GET with a malformed JSON body: parsing it would be a 400
     const probe = await new Promise<number>((resolve, reject) => {

@@ -107,7 +107,8 @@ export class GenerationsService {
       prompt: dto.prompt,
       model: dto.model ?? this.defaultModel,
       maxTokens: dto.maxTokens ?? this.defaultMaxTokens,
-      temperature: dto.temperature ?? null,
+      // stored as PostgreSQL's real: a float32 (1e-300 would be out of its range, a 500)
+      temperature: dto.temperature === undefined ? null : Math.fround(dto.temperature),
       requestId: getLogContext()?.requestId ?? null,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: hash,
