@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, RunningProcess, startApi, startWorker } from '../support/processes';
+import { ROOT, startApi, startWorker, workerHealthUrl } from '../support/processes';
 import { tempDir } from '../support/test-env';
 import { reliabilityEnv } from './support';
 
@@ -14,19 +14,12 @@ function promtool(args: string[], input?: string): { status: number | null; outp
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-function workerUrl(worker: RunningProcess): string {
-  const line = worker
-    .lines()
-    .find((l) => typeof l.msg === 'string' && l.msg.startsWith('worker health server listening'));
-  return String(line?.url);
-}
-
 describe('promtool accepts what the platform exports and ships', () => {
   it('passes promtool check metrics on real scrapes of the api and the worker', async () => {
     const env = reliabilityEnv({ METRICS_TOKEN });
     const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     try {
-      for (const url of [api.url, workerUrl(worker)]) {
+      for (const url of [api.url, workerHealthUrl(worker)]) {
         const response = await fetch(`${url}/metrics`, {
           headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
         });

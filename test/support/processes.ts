@@ -162,3 +162,11 @@ export async function startProbeWorker(env: NodeJS.ProcessEnv): Promise<RunningP
   );
   return worker;
 }
+
+/** The worker's probe server address, from its start-up line. */
+export function workerHealthUrl(worker: RunningProcess): string {
+  const line = worker
+    .lines()
+    .find((l) => typeof l.msg === 'string' && l.msg.startsWith('worker health server listening'));
+  return String(line?.url);
+}

@@ -13,6 +13,7 @@ import {
   sleep,
   startApi,
   startWorker,
+  workerHealthUrl,
 } from '../../../test/support/processes';
 import { TEST_DATABASE_URL, testEnv } from '../../../test/support/test-env';
 
@@ -327,9 +328,7 @@ describe('health bodies and heartbeats', () => {
     const [api, worker] = await Promise.all([startApi(apiEnv), startWorker(apiEnv)]);
     try {
       postgres.down();
-      const workerUrl = String(
-        worker.lines().find((l) => String(l.msg).startsWith('worker health server listening'))?.url,
-      );
+      const workerUrl = workerHealthUrl(worker);
       for (const url of [
         `${api.url}/health/ready`,
         `${api.url}/health/database`,

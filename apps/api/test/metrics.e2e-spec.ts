@@ -13,6 +13,7 @@ import {
   startApi,
   startProbeApi,
   startWorker,
+  workerHealthUrl,
 } from '../../../test/support/processes';
 import { testEnv } from '../../../test/support/test-env';
 
@@ -26,13 +27,6 @@ async function flush(url: string): Promise<void> {
   const redis = new Redis(url);
   await redis.flushdb();
   await redis.quit();
-}
-
-function workerUrl(worker: RunningProcess): string {
-  const line = worker
-    .lines()
-    .find((l) => typeof l.msg === 'string' && l.msg.startsWith('worker health server listening'));
-  return String(line?.url);
 }
 
 async function scrape(
@@ -158,7 +152,7 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
     }
     expect(status).toBe('succeeded');
 
-    const { samples } = await scrape(workerUrl(worker));
+    const { samples } = await scrape(workerHealthUrl(worker));
     const labels = { provider: 'local', outcome: 'succeeded', service: 'worker' };
     expect(valueOf(samples, 'generation_jobs_total', labels)).toBe(1);
     expect(valueOf(samples, 'generation_job_duration_seconds_count', labels)).toBe(1);
@@ -202,7 +196,7 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
   // promtool's own checks of these files and scrapes run in the reliability suite (it needs
   // Debian's prometheus package); these are the naming rules it enforces, checked in JS.
   it('names metrics by Prometheus conventions on real scrapes of the api and the worker', async () => {
-    for (const url of [api.url, workerUrl(worker)]) {
+    for (const url of [api.url, workerHealthUrl(worker)]) {
       const { types } = await scrape(url);
       expect(types.size).toBeGreaterThan(20);
       for (const [name, type] of types) {
@@ -217,7 +211,7 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
   it('has alert rules that only name metrics the apps export', async () => {
     const file = join(ROOT, 'config/prometheus/alerts.yml');
     const exported = new Set<string>();
-    for (const url of [api.url, workerUrl(worker)]) {
+    for (const url of [api.url, workerHealthUrl(worker)]) {
       for (const [name, type] of (await scrape(url)).types) {
         exported.add(name);
         if (type === 'histogram')
@@ -265,7 +259,7 @@ describe('metrics access in production and when disabled', () => {
     });
     const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     try {
-      for (const url of [api.url, workerUrl(worker)]) {
+      for (const url of [api.url, workerHealthUrl(worker)]) {
         for (const headers of [
           {},
           { Authorization: 'Bearer wrong-token-0123456789abcdef' },
@@ -300,7 +294,7 @@ describe('metrics access in production and when disabled', () => {
     const env = testEnv({ REDIS_URL: REDIS, METRICS_ENABLED: 'false' });
     const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     try {
-      for (const url of [api.url, workerUrl(worker)]) {
+      for (const url of [api.url, workerHealthUrl(worker)]) {
         const response = await fetch(`${url}/metrics`);
         expect(response.status).toBe(404);
         expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
