@@ -6,8 +6,7 @@ export {
   GenerationJobData,
   GenerationQueue,
 } from './generation-queue';
-export { GENERATION_STATUSES, Generation } from './generation.entity';
-export type { GenerationStatus } from './generation.entity';
+export { Generation } from './generation.entity';
 export { GenerationStore } from './generation.store';
 export type { UnfinishedGeneration } from './generation.store';
 export { GenerationPage, GenerationView, toView } from './generation.view';
