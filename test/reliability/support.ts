@@ -17,6 +17,10 @@ export function reliabilityEnv(
     ENVIRONMENT: 'production',
     SHUTDOWN_DRAIN_DELAY_MS: '0',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    // these suites load one key hard: per-key limits on, but high enough never to refuse
+    KEY_RATE_LIMIT_PER_MINUTE: '1000000',
+    GENERATIONS_PER_MINUTE: '1000000',
+    GENERATIONS_MAX_ACTIVE: '1000000',
     LOCAL_PROVIDER_DELAY_MS: '0',
     ...overrides,
   });

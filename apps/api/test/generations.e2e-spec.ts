@@ -349,6 +349,8 @@ describe('openai provider against a Chat Completions server on loopback', () => 
           choices: [{ message: { content: `echo: ${prompt}` } }],
           usage: { prompt_tokens: 7, completion_tokens: 3 },
         };
+        if (prompt.startsWith('no usage'))
+          return reply(200, { choices: [{ message: { content: 'three word answer' } }] });
         if (prompt === 'rate' && count === 1)
           return reply(429, { error: { message: 'slow down' } });
         if (prompt === 'bad')
@@ -399,6 +401,15 @@ describe('openai provider against a Chat Completions server on loopback', () => 
     expect(authorization).toBe('Bearer sk-test-never-logged');
     // no maxTokens in the request: GENAI_DEFAULT_MAX_TOKENS is sent, never "as much as you like"
     expect(maxTokensSent.get('hello')).toBe(1024);
+  });
+
+  it('estimates the usage of a server that reports none, as the local provider counts', async () => {
+    const { body } = await user.post({ prompt: 'no usage reported  here' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done).toMatchObject({
+      result: 'three word answer',
+      usage: { promptTokens: 4, completionTokens: 3 },
+    });
   });
 
   it('runs only the allowed models: any other is a 400 before anything is stored', async () => {

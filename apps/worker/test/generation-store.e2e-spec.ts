@@ -1,4 +1,4 @@
-import { Generation, GenerationStore } from '@app/generations';
+import { Generation, GenerationStore, KeyUsage, estimateTokens } from '@app/generations';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { TEST_DATABASE_URL } from '../../../test/support/test-env';
@@ -8,7 +8,8 @@ describe('GenerationStore (real PostgreSQL)', () => {
   const dataSource = new DataSource({
     type: 'postgres',
     url: TEST_DATABASE_URL,
-    entities: [Generation],
+    entities: [Generation, KeyUsage],
+    extra: { max: 25 },
   });
   const store = new GenerationStore(dataSource);
   const ownerId = `store-${randomUUID()}`;
@@ -20,13 +21,18 @@ describe('GenerationStore (real PostgreSQL)', () => {
   afterAll(async () => {
     // no record of these tests is left for another suite's reconciler to pick up
     await dataSource.query('DELETE FROM generations WHERE owner_id = $1', [ownerId]);
+    await dataSource.query('DELETE FROM api_key_usage WHERE api_key_id = ANY($1)', [keysUsed]);
     await dataSource.destroy();
   });
 
-  const create = async (): Promise<Generation> => {
-    const generation = await store.createQueued({
+  const create = async (
+    apiKeyId: string | null = null,
+    prompt = 'a prompt',
+  ): Promise<Generation> => {
+    const created = await store.createQueued({
       ownerId,
-      prompt: 'a prompt',
+      apiKeyId,
+      prompt,
       model: 'local-dev-echo',
       maxTokens: null,
       temperature: null,
@@ -34,8 +40,33 @@ describe('GenerationStore (real PostgreSQL)', () => {
       idempotencyKey: null,
       requestHash: 'x'.repeat(64),
     });
-    if (!generation) throw new Error('not created');
-    return generation;
+    if (created.outcome !== 'created') throw new Error(`not created: ${created.outcome}`);
+    return created.generation;
+  };
+  const keysUsed: string[] = [];
+  const newKey = (): string => {
+    const key = randomUUID();
+    keysUsed.push(key);
+    return key;
+  };
+  /** The key's usage row for today, as numbers (all zero when there is none). */
+  const usageToday = async (apiKeyId: string) => {
+    const [row] = (await dataSource.query(
+      `SELECT generations, succeeded, failed, cancelled, prompt_tokens::int AS "promptTokens",
+              completion_tokens::int AS "completionTokens"
+         FROM api_key_usage WHERE api_key_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date`,
+      [apiKeyId],
+    )) as Array<Record<string, number>>;
+    return (
+      row ?? {
+        generations: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+      }
+    );
   };
   const read = async (id: string): Promise<Generation | null> => store.findOwned(ownerId, id);
   const statusOf = async (id: string): Promise<string | undefined> => (await read(id))?.status;
@@ -196,5 +227,130 @@ describe('GenerationStore (real PostgreSQL)', () => {
       expect(await statusOf(ids[status])).toBeUndefined();
     for (const status of ['queued', 'running']) expect(await statusOf(ids[status])).toBe(status);
     expect(await statusOf(ids.recent)).toBe('succeeded');
+  });
+
+  describe('per-key usage, counted by the statements that change the records', () => {
+    const prompt = 'four words of prompt';
+
+    it('counts a created, succeeded, failed and cancelled generation and every attempt', async () => {
+      const key = newKey();
+      const succeeded = await create(key, prompt);
+      await store.claim(succeeded.id, budget);
+      await store.succeed(succeeded.id, 1, { text: 'x', promptTokens: 10, completionTokens: 5 });
+      const retried = await create(key, prompt);
+      await store.claim(retried.id, budget);
+      // a failed attempt without a provider's count: the prompt estimated, plus what it produced
+      await store.failAttempt(retried.id, { ...failure, attempt: 1, producedTokens: 2 });
+      await store.claim(retried.id, budget);
+      await store.failAttempt(retried.id, { ...failure, retryable: false, attempt: 2 });
+      const cancelled = await create(key, prompt);
+      await store.cancel(ownerId, cancelled.id);
+      expect(await usageToday(key)).toEqual({
+        generations: 3,
+        succeeded: 1,
+        failed: 1,
+        cancelled: 1,
+        promptTokens: 10 + 4 + 4,
+        completionTokens: 5 + 2,
+      });
+    });
+
+    it('estimates a prompt the provider did not count, in SQL as the local provider counts', async () => {
+      const key = newKey();
+      const prompts = ['one', '  two  words ', 'tabs\tand\nnew lines  here', 'x '.repeat(50)];
+      for (const text of prompts) {
+        const { id } = await create(key, text);
+        await store.claim(id, budget);
+        await store.succeed(id, 1, { text: 'r', promptTokens: null, completionTokens: 1 });
+        expect((await read(id))?.promptTokens).toBe(estimateTokens(text));
+      }
+      expect((await usageToday(key)).promptTokens).toBe(
+        prompts.reduce((sum, text) => sum + estimateTokens(text), 0),
+      );
+    });
+
+    it('counts the attempt of a worker that died, and takes back a POST the queue refused', async () => {
+      const key = newKey();
+      const orphan = await create(key, prompt);
+      await store.claim(orphan.id, budget);
+      await store.requeueOrphan(orphan.id, 1);
+      // the job ran again while its record still said running: attempt 1 ended with its worker
+      const stalled = await create(key, prompt);
+      await store.claim(stalled.id, budget);
+      await store.claim(stalled.id, budget);
+      const settled = await create(key, prompt);
+      await store.claim(settled.id, budget);
+      await store.settleFailedJob(settled.id, { message: 'Error: stalled', maxAttempts: 3 });
+      const refused = await create(key, prompt);
+      await store.discardUnqueued(refused.id);
+      expect(await usageToday(key)).toMatchObject({
+        generations: 3,
+        failed: 1,
+        promptTokens: 3 * 4,
+      });
+    });
+
+    it('admits exactly the active cap from 20 parallel creates, and frees a slot when one ends', async () => {
+      const key = newKey();
+      const quota = { maxActive: 5, dailyTokens: 0 };
+      const attempt = () =>
+        store.createQueued(
+          {
+            ownerId,
+            apiKeyId: key,
+            prompt,
+            model: 'm',
+            maxTokens: null,
+            temperature: null,
+            requestId: null,
+            idempotencyKey: null,
+            requestHash: 'x'.repeat(64),
+          },
+          quota,
+        );
+      const results = await Promise.all(Array.from({ length: 20 }, attempt));
+      const created = results.filter((result) => result.outcome === 'created');
+      expect(created).toHaveLength(5);
+      expect(results.filter((result) => result.outcome === 'max_active')).toHaveLength(15);
+      expect((await attempt()).outcome).toBe('max_active');
+      const first = created[0] as { generation: Generation };
+      await store.cancel(ownerId, first.generation.id);
+      expect((await attempt()).outcome).toBe('created');
+      expect((await attempt()).outcome).toBe('max_active');
+      expect((await usageToday(key)).generations).toBe(6);
+    });
+
+    it("refuses a key whose recorded tokens reached the day's budget", async () => {
+      const key = newKey();
+      const { id } = await create(key, prompt);
+      await store.claim(id, budget);
+      await store.succeed(id, 1, { text: 'x', promptTokens: 60, completionTokens: 40 });
+      const input = {
+        ownerId,
+        apiKeyId: key,
+        prompt,
+        model: 'm',
+        maxTokens: null,
+        temperature: null,
+        requestId: null,
+        idempotencyKey: null,
+        requestHash: 'x'.repeat(64),
+      };
+      expect(await store.createQueued(input, { maxActive: 5, dailyTokens: 100 })).toEqual({
+        outcome: 'daily_tokens',
+        used: 100,
+      });
+      expect((await store.createQueued(input, { maxActive: 5, dailyTokens: 101 })).outcome).toBe(
+        'created',
+      );
+      expect(
+        (
+          await store.createQueued(
+            { ...input, apiKeyId: newKey() },
+            { maxActive: 5, dailyTokens: 100 },
+          )
+        ).outcome,
+      ).toBe('created');
+    });
   });
 });

@@ -12,6 +12,18 @@ export type ServiceName = 'api' | 'worker' | 'cli';
 export type TrustProxySetting = false | number | string[];
 
 /**
+ * One API key's limits: requests per minute over every /api/v1 route, generation POSTs per
+ * minute, generations queued or running at once, and prompt + completion tokens per UTC day
+ * (0: no budget).
+ */
+export interface KeyLimits {
+  perMinute: number;
+  generationsPerMinute: number;
+  maxActive: number;
+  dailyTokens: number;
+}
+
+/**
  * The validated configuration, grouped by concern. Injected by class token (`AppConfig`), so
  * nothing outside this lib reads `process.env`.
  */
@@ -49,6 +61,8 @@ export abstract class AppConfig {
     ipv6Prefix: number;
   };
   abstract readonly auth: { apiKeyCacheSeconds: number };
+  /** What one API key may use unless its own record says otherwise (per-key columns). */
+  abstract readonly keyLimits: KeyLimits;
   abstract readonly bullBoard: { username?: string; password?: string };
   abstract readonly worker: {
     concurrency: number;
@@ -125,6 +139,12 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
       ipv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
     },
     auth: { apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS },
+    keyLimits: {
+      perMinute: env.KEY_RATE_LIMIT_PER_MINUTE,
+      generationsPerMinute: env.GENERATIONS_PER_MINUTE,
+      maxActive: env.GENERATIONS_MAX_ACTIVE,
+      dailyTokens: env.DAILY_TOKEN_BUDGET,
+    },
     bullBoard: { username: env.BULL_BOARD_USERNAME, password: env.BULL_BOARD_PASSWORD },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,

@@ -160,6 +160,26 @@ export class EnvironmentVariables {
   @Max(60, mustBe('a whole number of seconds from 0 to 60'))
   API_KEY_CACHE_SECONDS: number;
 
+  @int()
+  @IsInt(mustBe('an integer, at least 0 (0: no such limit)'))
+  @Min(0, mustBe('an integer, at least 0 (0: no such limit)'))
+  KEY_RATE_LIMIT_PER_MINUTE: number;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 0 (0: no such limit)'))
+  @Min(0, mustBe('an integer, at least 0 (0: no such limit)'))
+  GENERATIONS_PER_MINUTE: number;
+
+  @int()
+  @IsInt(mustBe('an integer, at least 1'))
+  @Min(1, mustBe('an integer, at least 1'))
+  GENERATIONS_MAX_ACTIVE: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of tokens, at least 0 (0: no budget)'))
+  @Min(0, mustBe('a whole number of tokens, at least 0 (0: no budget)'))
+  DAILY_TOKEN_BUDGET: number;
+
   @IsOptional()
   @IsString()
   @MinLength(1)

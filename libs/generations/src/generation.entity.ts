@@ -22,6 +22,9 @@ export const FINISHED_STATUSES: GenerationStatus[] = ['succeeded', 'failed', 'ca
 )
 @Index('IDX_generations_status_completed', ['status', 'completedAt'])
 @Index('IDX_generations_owner_created', ['ownerId', 'createdAt', 'id'])
+@Index('IDX_generations_api_key_active', ['apiKeyId'], {
+  where: `"status" IN ('queued', 'running')`,
+})
 @Index('UQ_generations_owner_idempotency', ['ownerId', 'idempotencyKey'], {
   unique: true,
   where: '"idempotency_key" IS NOT NULL',
@@ -32,6 +35,10 @@ export class Generation {
 
   @Column({ name: 'owner_id', type: 'varchar', length: 128 })
   ownerId: string;
+
+  /** The API key that created it: its quotas count it. Null for rows made before keys counted. */
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
 
   @Column({ type: 'varchar', length: 16 })
   status: GenerationStatus;

@@ -6,8 +6,39 @@ import { FINISHED_STATUSES, Generation, GenerationStatus } from './generation.en
 /** What a new generation is made of; it starts `queued`. */
 export type NewGeneration = Pick<
   Generation,
-  'ownerId' | 'prompt' | 'model' | 'maxTokens' | 'temperature' | 'requestId' | 'idempotencyKey'
+  | 'ownerId'
+  | 'apiKeyId'
+  | 'prompt'
+  | 'model'
+  | 'maxTokens'
+  | 'temperature'
+  | 'requestId'
+  | 'idempotencyKey'
 > & { requestHash: string };
+
+/** The creating key's quotas: generations queued or running at once, tokens per UTC day (0: none). */
+export interface KeyQuota {
+  maxActive: number;
+  dailyTokens: number;
+}
+
+/**
+ * How a create ended: the new generation; the owner's Idempotency-Key already taken
+ * (`duplicate`); or a quota of the key reached, with what it stood at.
+ */
+export type CreateResult =
+  | { outcome: 'created'; generation: Generation }
+  | { outcome: 'duplicate' }
+  | { outcome: 'max_active'; active: number }
+  | { outcome: 'daily_tokens'; used: number };
+
+/** What a finished attempt produced, as the provider reported it (prompt tokens may be unknown). */
+export interface AttemptOutput {
+  text: string;
+  /** Null when the provider reported none: the prompt is estimated. */
+  promptTokens: number | null;
+  completionTokens: number;
+}
 
 /** What one attempt needs to call the provider. */
 export type ClaimedGeneration = Pick<Generation, 'prompt' | 'model' | 'maxTokens' | 'temperature'>;
@@ -19,6 +50,8 @@ export interface AttemptFailure {
   /** 1-based number of this attempt, and how many the generation may have. */
   attempt: number;
   maxAttempts: number;
+  /** Tokens of the text the attempt produced before it failed, if any. */
+  producedTokens?: number;
 }
 
 /** Where a failed attempt left the record: failed for good, queued again, or untouched. */
@@ -33,11 +66,90 @@ export type Claim =
   | { outcome: 'exhausted' }
   | { outcome: 'finished' };
 
+/** One key's usage on one UTC day (`YYYY-MM-DD`). */
+export interface UsageDay {
+  date: string;
+  generations: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
 /** A reconciler candidate. */
 export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts'>;
 
 /** Rows deleted per statement by retention. */
 const DELETE_BATCH = 1000;
+
+/** Advisory lock class of the per-key create lock (the second key is the key id's hash). */
+const KEY_QUOTA_LOCK = 17;
+
+/** The UTC day of the transaction, the one a usage row counts on. */
+const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
+
+/**
+ * The prompt's tokens when no provider reported them, counted the way the local provider
+ * counts (words separated by white space).
+ */
+const PROMPT_ESTIMATE = `COALESCE(array_length(regexp_split_to_array(
+  NULLIF(regexp_replace(prompt, '^\\s+|\\s+$', '', 'g'), ''), '\\s+'), 1), 0)`;
+
+/** The key's generations queued or running now (the partial index answers it). */
+function activeOf(key: string): string {
+  return `(SELECT count(*) FROM generations
+            WHERE api_key_id = ${key}::uuid AND status IN ('queued', 'running'))`;
+}
+
+/** The tokens the key's attempts recorded today. */
+function tokensTodayOf(key: string): string {
+  return `COALESCE((SELECT prompt_tokens + completion_tokens FROM api_key_usage
+                     WHERE api_key_id = ${key}::uuid AND day = ${TODAY}), 0)`;
+}
+
+/** What one transition adds to its key's usage row: SQL over the `changed` rows' columns. */
+interface UsageDelta {
+  day?: string;
+  generations?: string;
+  succeeded?: string;
+  failed?: string;
+  cancelled?: string;
+  promptTokens?: string;
+  completionTokens?: string;
+}
+
+const USAGE_COUNTERS = [
+  ['generations', 'generations'],
+  ['succeeded', 'succeeded'],
+  ['failed', 'failed'],
+  ['cancelled', 'cancelled'],
+  ['promptTokens', 'prompt_tokens'],
+  ['completionTokens', 'completion_tokens'],
+] as const;
+
+/**
+ * A statement that makes one change to `generations` (the `changed` CTE, returning at least
+ * `api_key_id` and the columns `delta` reads) and counts it in `api_key_usage` in the same
+ * statement, so the usage never drifts from the records. Rows of no key count nowhere.
+ */
+function withUsage(
+  change: string,
+  delta: UsageDelta,
+  select = 'SELECT * FROM changed',
+  before?: string,
+): string {
+  const columns = USAGE_COUNTERS.map(([, column]) => column);
+  const values = USAGE_COUNTERS.map(([field]) => delta[field] ?? '0');
+  return `WITH ${before ? `${before},` : ''} changed AS (${change}),
+    counted AS (
+      INSERT INTO api_key_usage AS u (api_key_id, day, ${columns.join(', ')})
+      SELECT api_key_id, ${delta.day ?? TODAY}, ${values.join(', ')}
+        FROM changed WHERE api_key_id IS NOT NULL
+      ON CONFLICT (api_key_id, day) DO UPDATE SET
+        ${columns.map((column) => `${column} = u.${column} + EXCLUDED.${column}`).join(', ')})
+    ${select}`;
+}
 
 /** A failure is final when another attempt would only repeat it, or when none is left. */
 function isFinal(failure: AttemptFailure): boolean {
@@ -75,31 +187,72 @@ export class GenerationStore {
     return this.selectList;
   }
 
-  /** Inserts a queued generation; null when the owner's Idempotency-Key is already taken. */
-  async createQueued(input: NewGeneration): Promise<Generation | null> {
-    const { rows } = await this.execute<Generation>(
-      `INSERT INTO generations
-         (owner_id, status, prompt, model, max_tokens, temperature, request_id, idempotency_key, request_hash)
-       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT DO NOTHING
-       RETURNING ${this.columns}`,
-      [
-        input.ownerId,
-        input.prompt,
-        input.model,
-        input.maxTokens,
-        input.temperature,
-        input.requestId,
-        input.idempotencyKey,
-        input.requestHash,
-      ],
-    );
-    return rows[0] ?? null;
+  /**
+   * Inserts a queued generation, counted on its key's day. With a key and a quota, the key's
+   * creates take turns (a transaction-scoped advisory lock: exact across replicas, and safe
+   * behind a transaction pooler), so N parallel requests at the edge of the cap admit exactly
+   * up to it; the active count is the key's queued and running records themselves, so a slot is
+   * free the moment its generation ends, however it ends.
+   */
+  async createQueued(input: NewGeneration, quota?: KeyQuota): Promise<CreateResult> {
+    const params = [
+      input.ownerId,
+      input.apiKeyId,
+      input.prompt,
+      input.model,
+      input.maxTokens,
+      input.temperature,
+      input.requestId,
+      input.idempotencyKey,
+      input.requestHash,
+    ];
+    const insert = (limits: string) =>
+      withUsage(
+        `INSERT INTO generations
+           (owner_id, api_key_id, status, prompt, model, max_tokens, temperature, request_id,
+            idempotency_key, request_hash)
+         SELECT $1::varchar, $2::uuid, 'queued', $3::text, $4::varchar, $5::int, $6::real,
+                $7::varchar, $8::varchar, $9::char(64) ${limits}
+         ON CONFLICT DO NOTHING
+         RETURNING *`,
+        { generations: '1' },
+        `SELECT ${this.columns} FROM changed`,
+      );
+    if (!quota || input.apiKeyId === null) {
+      const { rows } = await this.execute<Generation>(insert(''), params);
+      return rows[0] ? { outcome: 'created', generation: rows[0] } : { outcome: 'duplicate' };
+    }
+    return this.transaction(async (query) => {
+      await query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        KEY_QUOTA_LOCK,
+        input.apiKeyId,
+      ]);
+      // A statement after the lock: its snapshot sees every create the lock's last holder made.
+      const [created] = await query<Generation>(
+        insert(`WHERE ${activeOf('$2')} < $10 AND ($11 = 0 OR ${tokensTodayOf('$2')} < $11)`),
+        [...params, quota.maxActive, quota.dailyTokens],
+      );
+      if (created) return { outcome: 'created', generation: created };
+      const [state] = await query<{ active: number; used: number }>(
+        `SELECT ${activeOf('$1')}::int AS active, ${tokensTodayOf('$1')}::float8 AS used`,
+        [input.apiKeyId],
+      );
+      if (state.active >= quota.maxActive) return { outcome: 'max_active', active: state.active };
+      if (quota.dailyTokens > 0 && state.used >= quota.dailyTokens)
+        return { outcome: 'daily_tokens', used: state.used };
+      return { outcome: 'duplicate' };
+    });
   }
 
   /** Removes a generation that never reached the queue, so no record waits for nothing. */
   async discardUnqueued(id: string): Promise<void> {
-    await this.execute(`DELETE FROM generations WHERE id = $1 AND status = 'queued'`, [id]);
+    await this.execute(
+      withUsage(
+        `DELETE FROM generations WHERE id = $1 AND status = 'queued' RETURNING api_key_id, created_at`,
+        { day: `(created_at AT TIME ZONE 'UTC')::date`, generations: '-1' },
+      ),
+      [id],
+    );
   }
 
   async findOwned(ownerId: string, id: string): Promise<Generation | null> {
@@ -155,9 +308,13 @@ export class GenerationStore {
   /** queued → cancelled; null when the generation is not the owner's or not queued. */
   async cancel(ownerId: string, id: string): Promise<Generation | null> {
     const { rows } = await this.execute<Generation>(
-      `UPDATE generations SET status = 'cancelled', completed_at = now()
-        WHERE id = $1 AND owner_id = $2 AND status = 'queued'
-      RETURNING ${this.columns}`,
+      withUsage(
+        `UPDATE generations SET status = 'cancelled', completed_at = now()
+          WHERE id = $1 AND owner_id = $2 AND status = 'queued'
+        RETURNING *`,
+        { cancelled: '1' },
+        `SELECT ${this.columns} FROM changed`,
+      ),
       [id, ownerId],
     );
     return rows[0] ?? null;
@@ -173,14 +330,25 @@ export class GenerationStore {
     const { rows } = await this.execute<
       ClaimedGeneration & { status: GenerationStatus; attempts: number }
     >(
-      `UPDATE generations
-          SET status = CASE WHEN attempts < $2 THEN 'running' ELSE 'failed' END,
-              attempts = CASE WHEN attempts < $2 THEN attempts + 1 ELSE attempts END,
-              error = CASE WHEN attempts < $2 THEN NULL ELSE COALESCE(error, $3) END,
-              completed_at = CASE WHEN attempts < $2 THEN NULL ELSE now() END,
-              started_at = COALESCE(started_at, now())
-        WHERE id = $1 AND status IN ('queued', 'running')
-    RETURNING status, attempts, prompt, model, max_tokens AS "maxTokens", temperature`,
+      withUsage(
+        `UPDATE generations g
+          SET status = CASE WHEN g.attempts < $2 THEN 'running' ELSE 'failed' END,
+              attempts = CASE WHEN g.attempts < $2 THEN g.attempts + 1 ELSE g.attempts END,
+              error = CASE WHEN g.attempts < $2 THEN NULL ELSE COALESCE(g.error, $3) END,
+              completed_at = CASE WHEN g.attempts < $2 THEN NULL ELSE now() END,
+              started_at = COALESCE(g.started_at, now())
+         FROM previous WHERE g.id = previous.id
+      RETURNING g.api_key_id, g.status, g.attempts, g.prompt, g.model, g.max_tokens,
+                g.temperature, previous.status AS was`,
+        {
+          // no budget left ends the generation; a running record's attempt died with its worker
+          failed: `CASE WHEN status = 'failed' THEN 1 ELSE 0 END`,
+          promptTokens: `CASE WHEN was = 'running' THEN ${PROMPT_ESTIMATE} ELSE 0 END`,
+        },
+        `SELECT status, attempts, prompt, model, max_tokens AS "maxTokens", temperature FROM changed`,
+        `previous AS (SELECT id, status FROM generations
+                       WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE)`,
+      ),
       [id, budget.maxAttempts, budget.exhausted],
     );
     const row = rows[0];
@@ -194,17 +362,22 @@ export class GenerationStore {
     };
   }
 
-  /** running → succeeded, if `attempt` is still the current one; false when it is not. */
-  async succeed(
-    id: string,
-    attempt: number,
-    output: { text: string; promptTokens: number; completionTokens: number },
-  ): Promise<boolean> {
+  /**
+   * running → succeeded, if `attempt` is still the current one; false when it is not. The
+   * tokens go on the record and on the key's day; a prompt the provider did not count is
+   * estimated.
+   */
+  async succeed(id: string, attempt: number, output: AttemptOutput): Promise<boolean> {
     const { affected } = await this.execute(
-      `UPDATE generations
-          SET status = 'succeeded', result = $3, prompt_tokens = $4, completion_tokens = $5,
-              completed_at = now()
-        WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      withUsage(
+        `UPDATE generations
+            SET status = 'succeeded', result = $3,
+                prompt_tokens = COALESCE($4::int, ${PROMPT_ESTIMATE}), completion_tokens = $5,
+                completed_at = now()
+          WHERE id = $1 AND status = 'running' AND attempts = $2
+      RETURNING api_key_id, prompt_tokens, completion_tokens`,
+        { succeeded: '1', promptTokens: 'prompt_tokens', completionTokens: 'completion_tokens' },
+      ),
       [id, attempt, output.text, output.promptTokens, output.completionTokens],
     );
     return affected > 0;
@@ -217,12 +390,16 @@ export class GenerationStore {
   async failAttempt(id: string, failure: AttemptFailure): Promise<AttemptFailureOutcome> {
     const final = isFinal(failure);
     const { affected } = await this.execute(
-      final
-        ? `UPDATE generations SET status = 'failed', error = $3, completed_at = now()
-            WHERE id = $1 AND status = 'running' AND attempts = $2`
-        : `UPDATE generations SET status = 'queued', error = $3
-            WHERE id = $1 AND status = 'running' AND attempts = $2`,
-      [id, failure.attempt, failure.message],
+      withUsage(
+        final
+          ? `UPDATE generations SET status = 'failed', error = $3, completed_at = now()
+              WHERE id = $1 AND status = 'running' AND attempts = $2 RETURNING api_key_id, prompt`
+          : `UPDATE generations SET status = 'queued', error = $3
+              WHERE id = $1 AND status = 'running' AND attempts = $2 RETURNING api_key_id, prompt`,
+        // the attempt ended without a provider's count: its prompt and what it produced
+        { failed: final ? '1' : '0', promptTokens: PROMPT_ESTIMATE, completionTokens: '$4' },
+      ),
+      [id, failure.attempt, failure.message, failure.producedTokens ?? 0],
     );
     if (affected === 0) return 'skipped';
     return final ? 'failed' : 'requeued';
@@ -237,12 +414,26 @@ export class GenerationStore {
     id: string,
     job: { message: string; maxAttempts: number },
   ): Promise<'failed' | 'requeue' | 'none'> {
-    const { affected } = await this.execute(
-      `UPDATE generations SET status = 'failed', error = $2, completed_at = now()
-        WHERE id = $1 AND (status = 'running' OR (status = 'queued' AND attempts >= $3))`,
+    // A running record's attempt ended here (its prompt counts, estimated); a queued one's
+    // last attempt was counted when it ended.
+    const running = await this.execute(
+      withUsage(
+        `UPDATE generations SET status = 'failed', error = $2, completed_at = now()
+          WHERE id = $1 AND status = 'running' RETURNING api_key_id, prompt`,
+        { failed: '1', promptTokens: PROMPT_ESTIMATE },
+      ),
+      [id, job.message],
+    );
+    if (running.affected > 0) return 'failed';
+    const exhausted = await this.execute(
+      withUsage(
+        `UPDATE generations SET status = 'failed', error = $2, completed_at = now()
+          WHERE id = $1 AND status = 'queued' AND attempts >= $3 RETURNING api_key_id`,
+        { failed: '1' },
+      ),
       [id, job.message, job.maxAttempts],
     );
-    if (affected > 0) return 'failed';
+    if (exhausted.affected > 0) return 'failed';
     const { rows } = await this.execute<{ status: GenerationStatus }>(
       'SELECT status FROM generations WHERE id = $1',
       [id],
@@ -274,11 +465,31 @@ export class GenerationStore {
 
   /** running → queued for a generation whose job is gone, if `attempts` is still current. */
   async requeueOrphan(id: string, attempts: number): Promise<void> {
+    // the attempt died with its worker: its prompt counts, estimated
     await this.execute(
-      `UPDATE generations SET status = 'queued'
-        WHERE id = $1 AND status = 'running' AND attempts = $2`,
+      withUsage(
+        `UPDATE generations SET status = 'queued'
+          WHERE id = $1 AND status = 'running' AND attempts = $2 RETURNING api_key_id, prompt`,
+        { promptTokens: PROMPT_ESTIMATE },
+      ),
       [id, attempts],
     );
+  }
+
+  /** The key's usage of every UTC day from `from` to `to` (both included), oldest first. */
+  async usage(apiKeyId: string, from: string, to: string): Promise<UsageDay[]> {
+    const { rows } = await this.execute<UsageDay>(
+      `SELECT to_char(d.day, 'YYYY-MM-DD') AS date,
+              COALESCE(u.generations, 0) AS generations, COALESCE(u.succeeded, 0) AS succeeded,
+              COALESCE(u.failed, 0) AS failed, COALESCE(u.cancelled, 0) AS cancelled,
+              COALESCE(u.prompt_tokens, 0)::float8 AS "promptTokens",
+              COALESCE(u.completion_tokens, 0)::float8 AS "completionTokens"
+         FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
+         LEFT JOIN api_key_usage u ON u.api_key_id = $1 AND u.day = d.day
+        ORDER BY d.day`,
+      [apiKeyId, from, to],
+    );
+    return rows;
   }
 
   /**
@@ -295,6 +506,27 @@ export class GenerationStore {
       );
       deleted += affected;
       if (affected < DELETE_BATCH) return deleted;
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection; rolled back when it throws. */
+  private async transaction<T>(
+    work: (query: <R>(sql: string, params: unknown[]) => Promise<R[]>) => Promise<T>,
+  ): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      const result = await work(async <R>(sql: string, params: unknown[]) => {
+        const { records } = await runner.query(sql, params, true);
+        return (records ?? []) as R[];
+      });
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await runner.release();
     }
   }
 

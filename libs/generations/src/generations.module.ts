@@ -2,9 +2,11 @@ import { QueueModule } from '@app/queue';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Generation } from './generation.entity';
+import { KeyUsage } from './usage/key-usage.entity';
 import { GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE, GenerationQueue } from './generation-queue';
 import { GenerationStore } from './generation.store';
 import { GenerationsService } from './generations.service';
+import { UsageService } from './usage/usage.service';
 
 const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE);
 
@@ -14,8 +16,8 @@ const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QU
  * them), its producer, and the api-facing service. The worker adds the processing itself.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Generation]), queues],
-  providers: [GenerationStore, GenerationQueue, GenerationsService],
-  exports: [GenerationStore, GenerationQueue, GenerationsService, queues],
+  imports: [TypeOrmModule.forFeature([Generation, KeyUsage]), queues],
+  providers: [GenerationStore, GenerationQueue, GenerationsService, UsageService],
+  exports: [GenerationStore, GenerationQueue, GenerationsService, UsageService, queues],
 })
 export class GenerationsModule {}

@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogContext } from '@app/logging';
+import { keyLimitRefusalsTotal } from '@app/metrics';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import { CreateGenerationDto } from './dto/create-generation.dto';
 import { ListGenerationsQuery } from './dto/list-generations.query';
 import { Generation } from './generation.entity';
 import { ENQUEUE_TIMEOUT_MS, GenerationQueue } from './generation-queue';
-import { GenerationStore, ListPosition } from './generation.store';
+import { CreateResult, GenerationStore, KeyQuota, ListPosition } from './generation.store';
 import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
 
 /** An Idempotency-Key is remembered this long per user. */
@@ -16,6 +17,14 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_LIMIT = 20;
 const SETTLE_POLL_MS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Who asks: the key's owner (who owns the generation) and the key (whose quotas count it). */
+export interface Caller {
+  userId: string;
+  keyId: string | null;
+  /** The key's quotas; none for a caller without a key. */
+  quota?: KeyQuota;
+}
 
 export interface CreateOutcome {
   generation: Generation;
@@ -57,6 +66,39 @@ function decodeCursor(cursor: string): ListPosition {
   return { createdAt, id };
 }
 
+/** Seconds from now to the next midnight UTC, when a day's token budget starts again. */
+export function secondsToNextUtcDay(now = new Date()): number {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return Math.max(1, Math.ceil((midnight - now.getTime()) / 1000));
+}
+
+/** A 429 `QUOTA_EXCEEDED` saying which quota, counted by policy (never by key). */
+function quotaExceeded(
+  refusal: Exclude<CreateResult, { outcome: 'created' | 'duplicate' }>,
+  quota: KeyQuota,
+): AppException {
+  keyLimitRefusalsTotal.inc({ policy: refusal.outcome });
+  if (refusal.outcome === 'max_active') {
+    return new AppException(
+      429,
+      errorMessage(
+        'creating generation',
+        `this API key has ${refusal.active} generations queued or running, its limit of ${quota.maxActive} at once; retry when one ends`,
+      ),
+      { code: 'QUOTA_EXCEEDED' },
+    );
+  }
+  const retryAfter = secondsToNextUtcDay();
+  return new AppException(
+    429,
+    errorMessage(
+      'creating generation',
+      `this API key has used its daily budget of ${quota.dailyTokens} tokens (${refusal.used} used today); retry after midnight UTC`,
+    ),
+    { code: 'QUOTA_EXCEEDED', headers: { 'Retry-After': String(retryAfter) } },
+  );
+}
+
 /**
  * Generations as the api sees them: created queued and put on the queue (or not at all: a
  * record nothing will run is never left behind), read and listed by their owner only, cancelled
@@ -80,10 +122,11 @@ export class GenerationsService {
 
   /** `idempotencyKey` has been checked at the HTTP edge (1–255 printable ASCII characters). */
   async create(
-    ownerId: string,
+    caller: Caller,
     dto: CreateGenerationDto,
     idempotencyKey?: string,
   ): Promise<CreateOutcome> {
+    const ownerId = caller.userId;
     // The operator pays for what a request names: only the allowed models run.
     if (dto.model !== undefined && !this.models.has(dto.model)) {
       throw new AppException(400, errorMessage('validating request', '1 field is invalid'), {
@@ -102,18 +145,22 @@ export class GenerationsService {
       }
     }
 
-    const generation = await this.store.createQueued({
-      ownerId,
-      prompt: dto.prompt,
-      model: dto.model ?? this.defaultModel,
-      maxTokens: dto.maxTokens ?? this.defaultMaxTokens,
-      // stored as PostgreSQL's real: a float32 (1e-300 would be out of its range, a 500)
-      temperature: dto.temperature === undefined ? null : Math.fround(dto.temperature),
-      requestId: getLogContext()?.requestId ?? null,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash: hash,
-    });
-    if (!generation) {
+    const created = await this.store.createQueued(
+      {
+        ownerId,
+        apiKeyId: caller.keyId,
+        prompt: dto.prompt,
+        model: dto.model ?? this.defaultModel,
+        maxTokens: dto.maxTokens ?? this.defaultMaxTokens,
+        // stored as PostgreSQL's real: a float32 (1e-300 would be out of its range, a 500)
+        temperature: dto.temperature === undefined ? null : Math.fround(dto.temperature),
+        requestId: getLogContext()?.requestId ?? null,
+        idempotencyKey: idempotencyKey ?? null,
+        requestHash: hash,
+      },
+      caller.quota,
+    );
+    if (created.outcome === 'duplicate') {
       // Another request with the same key won the race: answer with its generation.
       const found = await this.store.findByIdempotencyKey(ownerId, idempotencyKey as string);
       const winner = found && (await this.settled(found));
@@ -121,6 +168,8 @@ export class GenerationsService {
         throw new AppException(409, errorMessage('creating generation', 'retry the request'));
       return this.replay(winner, hash);
     }
+    if (created.outcome !== 'created') throw quotaExceeded(created, caller.quota as KeyQuota);
+    const { generation } = created;
     try {
       await this.queue.enqueue(generation.id);
     } catch (error) {
@@ -128,6 +177,15 @@ export class GenerationsService {
       throw error;
     }
     return { generation, replayed: false };
+  }
+
+  /**
+   * Whether a POST with this Idempotency-Key will be answered as a replay of an earlier one:
+   * such a request is exempt from the `generations` throttler (it creates nothing).
+   */
+  async isReplay(ownerId: string, idempotencyKey: string): Promise<boolean> {
+    const earlier = await this.store.findByIdempotencyKey(ownerId, idempotencyKey);
+    return earlier !== null && Date.now() - earlier.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS;
   }
 
   async get(ownerId: string, id: string): Promise<Generation> {

@@ -7,14 +7,19 @@ export {
   GenerationQueue,
 } from './generation-queue';
 export { Generation } from './generation.entity';
+export { KeyUsage } from './usage/key-usage.entity';
+export { UsageQuery } from './usage/usage.query';
+export { UsageService } from './usage/usage.service';
+export { KeyLimitsView, UsageDayView, UsageView } from './usage/usage.view';
 export { GenerationStore } from './generation.store';
 export type { UnfinishedGeneration } from './generation.store';
 export { GenerationPage, GenerationView, toView } from './generation.view';
 export { GenerationsModule } from './generations.module';
-export { GenerationsService } from './generations.service';
+export { GenerationsService, secondsToNextUtcDay } from './generations.service';
 export {
   FinalProviderError,
   GenAiProvider,
   RetryableProviderError,
 } from './providers/genai-provider';
 export { GENAI_PROVIDER } from './providers/genai-providers';
+export { estimateTokens } from './providers/token-estimate';

@@ -4,7 +4,9 @@ export * from './metrics.service';
 export {
   bannedRequestsTotal,
   ipBansTotal,
+  keyLimitRefusalsTotal,
   rateLimitHitsTotal,
   registry,
   securityEventsTotal,
 } from './registry';
+export type { KeyLimitPolicy } from './registry';

@@ -44,6 +44,18 @@ export const rateLimitHitsTotal = new Counter({
   registers: [registry],
 });
 
+/** The per-key policies a refusal can name: the two throttlers and the two quotas. */
+export const KEY_LIMIT_POLICIES = ['key', 'generations', 'max_active', 'daily_tokens'] as const;
+export type KeyLimitPolicy = (typeof KEY_LIMIT_POLICIES)[number];
+
+export const keyLimitRefusalsTotal = new Counter({
+  name: 'key_limit_refusals_total',
+  help: 'Requests refused with 429 by a per-key policy (the key and generations throttlers, the max_active and daily_tokens quotas); never labelled by key',
+  labelNames: ['policy'] as const,
+  registers: [registry],
+});
+for (const policy of KEY_LIMIT_POLICIES) keyLimitRefusalsTotal.inc({ policy }, 0);
+
 export const ipBansTotal = new Counter({
   name: 'ip_bans_total',
   help: 'Temporary IP bans started',

@@ -4,14 +4,16 @@ import { ApiKey } from './api-keys/api-key.entity';
 import { ApiKeyService } from './api-keys/api-key.service';
 import { BanList } from './rate-limit/ban-list';
 import { RateLimitMiddleware } from './rate-limit/rate-limit.middleware';
+import { KeyThrottlerStorage } from './throttling/key-throttler.storage';
 
 /**
- * API keys, bans and the rate limiter. The api puts `ApiKeyGuard` in front of its routes; the
- * CLI uses the key service and the ban list.
+ * API keys, bans, the per-IP rate limiter and the per-key layer's storage. The api puts
+ * `ApiKeyGuard` and then `KeyThrottlerGuard` in front of its routes; the CLI uses the key
+ * service and the ban list.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey])],
-  providers: [ApiKeyService, BanList, RateLimitMiddleware],
-  exports: [ApiKeyService, BanList, RateLimitMiddleware],
+  providers: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage],
+  exports: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage],
 })
 export class SecurityModule {}

@@ -3,9 +3,11 @@ import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
 import { closeLoggers, getLogger } from '@app/logging';
 import { REDIS_CLIENT, waitUntilReady } from '@app/redis';
+import { AppConfig } from '@app/config';
 import {
   ApiKeyService,
   BanList,
+  KeyLimitOverrides,
   USER_ID_PATTERN,
   apiKeyStatus,
   normalizeIp,
@@ -26,6 +28,56 @@ const REDIS_READY_TIMEOUT_MS = 10000;
 class UsageError extends Error {}
 
 type Command = (args: string[]) => Promise<string | undefined>;
+
+/** The per-key limit flags of apikey:create and apikey:update, and the columns they set. */
+const LIMIT_FLAGS = {
+  'rate-limit': 'rateLimitPerMinute',
+  'generations-per-minute': 'generationsPerMinute',
+  'max-active': 'maxActiveGenerations',
+  'daily-tokens': 'dailyTokenBudget',
+} as const satisfies Record<string, keyof KeyLimitOverrides>;
+type LimitFlag = keyof typeof LIMIT_FLAGS;
+const LIMIT_OPTIONS = Object.fromEntries(
+  Object.keys(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+) as Record<LimitFlag, { type: 'string' }>;
+const MAX_LIMIT = 2_147_483_647;
+
+/**
+ * The limits given on the command line: a whole number (0 switches a per-minute limit or the
+ * token budget off for this key; `--max-active` is at least 1), or `none` to go back to the
+ * default (apikey:update only).
+ */
+function limitOverrides(
+  values: Partial<Record<LimitFlag, string>>,
+  allowNone: boolean,
+): KeyLimitOverrides {
+  const overrides: KeyLimitOverrides = {};
+  for (const [flag, column] of Object.entries(LIMIT_FLAGS) as Array<
+    [LimitFlag, keyof KeyLimitOverrides]
+  >) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (allowNone && value === 'none') {
+      overrides[column] = null;
+      continue;
+    }
+    // 0 switches a rate or the token budget off for this key; a key always may run one at once
+    const min = flag === 'max-active' ? 1 : 0;
+    const number = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+    if (!(number >= min && number <= MAX_LIMIT)) {
+      throw new UsageError(
+        `--${flag} must be a whole number from ${min} to ${MAX_LIMIT}${allowNone ? ', or none for the default' : ''}`,
+      );
+    }
+    overrides[column] = number;
+  }
+  return overrides;
+}
+
+/** A key's limit as apikey:list shows it: its own value, or `default (N)`. */
+function shownLimit(own: number | null, effective: number): string {
+  return own === null ? `default (${effective})` : String(own);
+}
 
 async function withContext<T>(run: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = startProcess('cli');
@@ -60,9 +112,11 @@ const COMMANDS: Record<string, Command> = {
         name: { type: 'string' },
         admin: { type: 'boolean', default: false },
         'expires-in': { type: 'string' },
+        ...LIMIT_OPTIONS,
       },
       strict: true,
     });
+    const limits = limitOverrides(values, false);
     if (!values.user || !USER_ID_PATTERN.test(values.user)) {
       throw new UsageError('--user is required: 1 to 128 characters of A-Za-z0-9._@-');
     }
@@ -79,10 +133,17 @@ const COMMANDS: Record<string, Command> = {
         name: values.name,
         admin: values.admin,
         expiresInDays: expiresIn === undefined ? undefined : Number(expiresIn),
+        limits,
       });
       securityEvent(
         'apikey_created',
-        { keyId: record.id, keyPrefix: record.prefix, userId: record.userId, admin: record.admin },
+        {
+          keyId: record.id,
+          keyPrefix: record.prefix,
+          userId: record.userId,
+          admin: record.admin,
+          limits,
+        },
         `API key ${record.prefix} created for ${record.userId}`,
       );
       process.stdout.write(
@@ -96,9 +157,11 @@ const COMMANDS: Record<string, Command> = {
 
   'apikey:list': async () =>
     withContext(async (app) => {
-      const keys = await app.get(ApiKeyService).list();
-      const rows = keys.map((key) =>
-        [
+      const service = app.get(ApiKeyService);
+      const keys = await service.list();
+      const rows = keys.map((key) => {
+        const limits = service.limitsOf(key);
+        return [
           key.id,
           key.prefix,
           key.userId,
@@ -107,13 +170,66 @@ const COMMANDS: Record<string, Command> = {
           apiKeyStatus(key),
           key.expiresAt?.toISOString() ?? '-',
           key.lastUsedAt?.toISOString() ?? 'never',
-        ].join('\t'),
-      );
-      process.stdout.write(
-        ['id\tprefix\tuser\tname\trole\tstatus\texpires\tlast used', ...rows].join('\n') + '\n',
-      );
+          shownLimit(key.rateLimitPerMinute, limits.perMinute),
+          shownLimit(key.generationsPerMinute, limits.generationsPerMinute),
+          shownLimit(key.maxActiveGenerations, limits.maxActive),
+          shownLimit(key.dailyTokenBudget, limits.dailyTokens),
+        ].join('\t');
+      });
+      const header = [
+        'id',
+        'prefix',
+        'user',
+        'name',
+        'role',
+        'status',
+        'expires',
+        'last used',
+        'rate limit/min',
+        'generations/min',
+        'max active',
+        'daily tokens',
+      ].join('\t');
+      process.stdout.write([header, ...rows].join('\n') + '\n');
       return undefined;
     }),
+
+  'apikey:update': async (args) => {
+    const { values, positionals } = parseArgs({
+      args,
+      options: LIMIT_OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    const [target, ...extra] = positionals;
+    if (!target || extra.length > 0) throw new UsageError('give the key id or prefix to update');
+    const limits = limitOverrides(values, true);
+    if (Object.keys(limits).length === 0) {
+      throw new UsageError(
+        `give at least one of ${Object.keys(LIMIT_FLAGS)
+          .map((flag) => `--${flag}`)
+          .join(', ')}`,
+      );
+    }
+    return withContext(async (app) => {
+      const service = app.get(ApiKeyService);
+      const updated = await service.updateLimits(target, limits);
+      if (!updated) throw new UsageError(`no active API key with id or prefix ${target}`);
+      securityEvent(
+        'apikey_updated',
+        { keyId: updated.id, keyPrefix: updated.prefix, userId: updated.userId, limits },
+        `API key ${updated.prefix} limits changed`,
+      );
+      const effective = service.limitsOf(updated);
+      process.stdout.write(
+        `Updated API key ${updated.prefix} (id ${updated.id}): ` +
+          `rate limit ${effective.perMinute}/min, generations ${effective.generationsPerMinute}/min, ` +
+          `max active ${effective.maxActive}, daily tokens ${effective.dailyTokens || 'no budget'}. ` +
+          `Replicas apply it within ${app.get(AppConfig).auth.apiKeyCacheSeconds}s.\n`,
+      );
+      return undefined;
+    });
+  },
 
   'apikey:revoke': async (args) => {
     const target = args[0];

@@ -1,5 +1,5 @@
 import { DatabaseSchema } from '@app/database';
-import { Generation } from '@app/generations';
+import { Generation, KeyUsage } from '@app/generations';
 import { ApiKey } from '@app/security';
 import { MIGRATIONS } from './migrations';
 
@@ -8,6 +8,6 @@ import { MIGRATIONS } from './migrations';
  * migrate: `db:setup` and TypeORM's CLI. The apps' modules register their entities themselves.
  */
 export const PLATFORM_SCHEMA: DatabaseSchema = {
-  entities: [ApiKey, Generation],
+  entities: [ApiKey, Generation, KeyUsage],
   migrations: MIGRATIONS,
 };

@@ -44,6 +44,24 @@ const PROBLEM_SCHEMA = {
   },
 };
 
+/** The IETF draft's rate-limit fields, as every counted response of the api carries them. */
+const RATE_LIMIT_HEADERS = {
+  'RateLimit-Policy': {
+    description:
+      'Every policy that applied, per the IETF draft\'s list syntax: the per-IP "default" first (absent for exempt addresses), then the per-key "key" and, on POST /api/v1/generations, "generations"; q = requests per window, w = window in seconds. Example: "default";q=60;w=60, "key";q=60;w=60, "generations";q=20;w=60',
+    schema: { type: 'string' },
+  },
+  RateLimit: {
+    description:
+      'What is left of each policy in RateLimit-Policy, in the same order: r = requests remaining, t = seconds until the window starts again. Example: "default";r=59;t=60, "key";r=59;t=60, "generations";r=19;t=60',
+    schema: { type: 'string' },
+  },
+  'Retry-After': {
+    description: 'On 429 and 403 IP_BANNED: seconds until a retry can succeed',
+    schema: { type: 'integer' },
+  },
+};
+
 /** The OpenAPI document at /api/docs-json and Swagger UI at /api/docs (DOCS_ENABLED). */
 export function mountSwagger(app: INestApplication, config: AppConfig): boolean {
   if (!config.http.docsEnabled) return false;
@@ -67,18 +85,28 @@ export function mountSwagger(app: INestApplication, config: AppConfig): boolean 
       .addServer('/')
       .build(),
   );
-  // Health routes are public: say so, rather than leave their security undefined.
   for (const [path, item] of Object.entries(document.paths)) {
-    if (!path.startsWith('/health')) continue;
     for (const operation of Object.values(item)) {
-      if (operation && typeof operation === 'object' && 'responses' in operation) {
-        (operation as { security?: unknown[] }).security = [];
+      if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
+      const { responses } = operation as { responses: Record<string, { headers?: object }> };
+      // Health routes are public: say so, rather than leave their security undefined.
+      if (path.startsWith('/health')) (operation as { security?: unknown[] }).security = [];
+      if (!path.startsWith('/api/v1')) continue;
+      for (const [status, response] of Object.entries(responses)) {
+        const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
+        response.headers = {
+          ...response.headers,
+          'RateLimit-Policy': ref('RateLimit-Policy'),
+          RateLimit: ref('RateLimit'),
+          ...(status === '429' || status === '403' ? { 'Retry-After': ref('Retry-After') } : {}),
+        };
       }
     }
   }
   document.components = {
     ...document.components,
     schemas: { ...document.components?.schemas, Problem: PROBLEM_SCHEMA },
+    headers: { ...document.components?.headers, ...RATE_LIMIT_HEADERS },
   };
   SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
     jsonDocumentUrl: `${DOCS_PATH.slice(1)}-json`,

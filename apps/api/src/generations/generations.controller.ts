@@ -6,7 +6,7 @@ import {
   ListGenerationsQuery,
   toView,
 } from '@app/generations';
-import { ApiKeyIdentity, CurrentAuth } from '@app/security';
+import { ApiKeyIdentity, CurrentAuth, GENERATIONS_POLICY } from '@app/security';
 import {
   Body,
   Controller,
@@ -20,6 +20,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { ApiProblems } from '../docs/api-errors.decorator';
 import { IdempotencyKey } from './idempotency-key.decorator';
@@ -35,6 +36,7 @@ export class GenerationsController {
 
   /** Queues a generation: 202 with Location; an Idempotency-Key replay answers 200. */
   @Post()
+  @Throttle({ generations: GENERATIONS_POLICY })
   @ApiOperation({ summary: 'Queue a generation' })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -51,6 +53,10 @@ export class GenerationsController {
     [413, 'PAYLOAD_TOO_LARGE'],
     [415, 'UNSUPPORTED_MEDIA_TYPE'],
     [422, 'IDEMPOTENCY_KEY_REUSED'],
+    [
+      429,
+      'RATE_LIMITED (a per-IP or per-key limit) or QUOTA_EXCEEDED (GENERATIONS_MAX_ACTIVE, DAILY_TOKEN_BUDGET)',
+    ],
   )
   async create(
     @CurrentAuth() auth: ApiKeyIdentity,
@@ -59,7 +65,11 @@ export class GenerationsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<GenerationView> {
     const { generation, replayed } = await this.generations.create(
-      auth.userId,
+      {
+        userId: auth.userId,
+        keyId: auth.keyId,
+        quota: { maxActive: auth.limits.maxActive, dailyTokens: auth.limits.dailyTokens },
+      },
       body,
       idempotencyKey,
     );

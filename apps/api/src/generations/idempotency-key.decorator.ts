@@ -1,4 +1,5 @@
 import { AppException, errorMessage } from '@app/exceptions';
+import type { GenerationsService } from '@app/generations';
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import type { Request } from 'express';
 
@@ -23,3 +24,17 @@ export const IdempotencyKey = createParamDecorator(
     return value;
   },
 );
+
+/**
+ * Whether the request is a replay of an earlier POST with the same (valid) Idempotency-Key:
+ * it creates nothing, so the `generations` throttler does not count it.
+ */
+export async function isIdempotentReplay(
+  context: ExecutionContext,
+  generations: GenerationsService,
+): Promise<boolean> {
+  const req = context.switchToHttp().getRequest<Request>();
+  const value = req.headers['idempotency-key'];
+  if (!req.auth || typeof value !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(value)) return false;
+  return generations.isReplay(req.auth.userId, value);
+}

@@ -1,3 +1,4 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import { HealthBody, HealthReport, HealthReportService } from '@app/health';
 import { AdminOnly, Public, PublicOutsideProduction } from '@app/security';
 import { Controller, Get, Header, Res } from '@nestjs/common';
@@ -14,6 +15,7 @@ function answer(res: Response, report: HealthReport): HealthBody {
  * 503 alike. The detailed report needs an admin API key in production.
  */
 @ApiTags('health')
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly reports: HealthReportService) {}

@@ -1,3 +1,4 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import { MetricsService } from '@app/metrics';
 import { BanList, Public, clientIp, securityEvent } from '@app/security';
 import { Controller, Get, Headers, Req, Res } from '@nestjs/common';
@@ -10,6 +11,7 @@ import type { Request, Response } from 'express';
  * route.
  */
 @ApiTags('monitoring')
+@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   constructor(

@@ -150,8 +150,22 @@ describe('Swagger UI in a real browser', () => {
     // redocly exits non-zero on any error (execFileSync would throw); warnings are allowed.
     expect(output).not.toMatch(/\berror\b/);
     const parsed = JSON.parse(document) as {
-      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+      components: {
+        schemas: Record<string, unknown>;
+        securitySchemes: Record<string, unknown>;
+        headers: Record<string, { description: string }>;
+      };
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>>;
     };
+    // the usage report and its schema; the rate-limit fields on every /api/v1 answer
+    const usage = parsed.paths['/api/v1/usage'].get.responses['200'];
+    expect(JSON.stringify(usage)).toContain('#/components/schemas/UsageView');
+    expect(JSON.stringify(parsed.components.schemas.UsageView)).toContain('UsageDayView');
+    expect(Object.keys(usage.headers ?? {}).sort()).toEqual(['RateLimit', 'RateLimit-Policy']);
+    expect(parsed.components.headers['RateLimit-Policy'].description).toContain('"generations"');
+    const post = parsed.paths['/api/v1/generations'].post.responses;
+    expect(Object.keys(post['429'].headers ?? {})).toContain('Retry-After');
+    expect(JSON.stringify(post['429'])).toContain('QUOTA_EXCEEDED');
     expect(Object.keys(parsed.components.securitySchemes).sort()).toEqual([
       'apiKey',
       'bearer',

@@ -7,7 +7,8 @@ export interface GenerationRequest {
 
 export interface GenerationOutput {
   text: string;
-  promptTokens: number;
+  /** Null when the provider reported no usage (the store estimates the prompt). */
+  promptTokens: number | null;
   completionTokens: number;
 }
 

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GenAiProvider, GenerationOutput, GenerationRequest } from './genai-provider';
+import { estimateTokens } from './token-estimate';
 
 /** The built-in development provider's model name: says what it is wherever it shows. */
 export const LOCAL_MODEL = 'local-dev-echo';
@@ -19,10 +20,6 @@ const WORDS = [
   'apogee',
   'telemetry',
 ];
-
-function countTokens(text: string): number {
-  return text.trim() === '' ? 0 : text.trim().split(/\s+/).length;
-}
 
 /**
  * The default provider, for development and tests: no network, output derived from the prompt
@@ -47,6 +44,10 @@ export class LocalProvider extends GenAiProvider {
       (_, index) => WORDS[digest[index % digest.length] % WORDS.length],
     );
     const text = `[${LOCAL_MODEL}] ${words.join(' ')}`;
-    return { text, promptTokens: countTokens(request.prompt), completionTokens: countTokens(text) };
+    return {
+      text,
+      promptTokens: estimateTokens(request.prompt),
+      completionTokens: estimateTokens(text),
+    };
   }
 }

@@ -7,6 +7,7 @@ import {
   GenerationRequest,
   RetryableProviderError,
 } from './genai-provider';
+import { estimateTokens } from './token-estimate';
 
 interface ChatCompletion {
   choices?: Array<{ message?: { content?: string | null } }>;
@@ -67,10 +68,11 @@ export class OpenAiProvider extends GenAiProvider {
     const body = parseCompletion(await this.readBody(response, signal));
     const text = body.choices?.[0]?.message?.content;
     if (typeof text !== 'string') throw new FinalProviderError('answered without a completion');
+    // A server that reports no usage: the prompt is estimated when stored, the text here.
     return {
       text,
-      promptTokens: body.usage?.prompt_tokens ?? 0,
-      completionTokens: body.usage?.completion_tokens ?? 0,
+      promptTokens: body.usage?.prompt_tokens ?? null,
+      completionTokens: body.usage?.completion_tokens ?? estimateTokens(text),
     };
   }
 

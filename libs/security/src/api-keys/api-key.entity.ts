@@ -36,4 +36,18 @@ export class ApiKey {
 
   @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
   lastUsedAt: Date | null;
+
+  // The key's own limits; null means the configured default (KEY_RATE_LIMIT_PER_MINUTE, …).
+  @Column({ name: 'rate_limit_per_minute', type: 'int', nullable: true })
+  rateLimitPerMinute: number | null;
+
+  @Column({ name: 'generations_per_minute', type: 'int', nullable: true })
+  generationsPerMinute: number | null;
+
+  @Column({ name: 'max_active_generations', type: 'int', nullable: true })
+  maxActiveGenerations: number | null;
+
+  /** Prompt + completion tokens per UTC day; 0 means none for this key. */
+  @Column({ name: 'daily_token_budget', type: 'int', nullable: true })
+  dailyTokenBudget: number | null;
 }

@@ -1,4 +1,4 @@
-import { AppConfig } from '@app/config';
+import { AppConfig, KeyLimits } from '@app/config';
 import { getLogger } from '@app/logging';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -14,7 +14,17 @@ export interface ApiKeyIdentity {
   userId: string;
   admin: boolean;
   expiresAt: Date | null;
+  /** The key's limits: its own values where set, the configured defaults elsewhere. */
+  limits: KeyLimits;
 }
+
+/** A key's own limits; `null` clears one (back to the default), absent leaves it. */
+export type KeyLimitOverrides = Partial<
+  Pick<
+    ApiKey,
+    'rateLimitPerMinute' | 'generationsPerMinute' | 'maxActiveGenerations' | 'dailyTokenBudget'
+  >
+>;
 
 export type VerifyFailure = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
@@ -23,6 +33,7 @@ export interface CreateApiKeyInput {
   name?: string;
   admin?: boolean;
   expiresInDays?: number;
+  limits?: KeyLimitOverrides;
 }
 
 const LAST_USED_WRITE_MS = 60_000;
@@ -60,6 +71,7 @@ export class ApiKeyService {
         name: input.name ?? 'default',
         admin: input.admin ?? false,
         expiresAt,
+        ...input.limits,
       }),
     );
     return { key, record };
@@ -71,15 +83,40 @@ export class ApiKeyService {
 
   /** Revokes by id or prefix; returns the revoked key, or undefined when none matched. */
   async revoke(idOrPrefix: string): Promise<ApiKey | undefined> {
+    const record = await this.findActive(idOrPrefix);
+    if (!record) return undefined;
+    record.revokedAt = new Date();
+    return this.keys.save(record);
+  }
+
+  /**
+   * Changes a key's own limits (by id or prefix); returns the key, or undefined when no
+   * active key matched. Replicas see the change within API_KEY_CACHE_SECONDS.
+   */
+  async updateLimits(idOrPrefix: string, limits: KeyLimitOverrides): Promise<ApiKey | undefined> {
+    const record = await this.findActive(idOrPrefix);
+    if (!record) return undefined;
+    return this.keys.save(Object.assign(record, limits));
+  }
+
+  /** The limits a key works under: its own values where set, the defaults elsewhere. */
+  limitsOf(record: ApiKey): KeyLimits {
+    const defaults = this.config.keyLimits;
+    return {
+      perMinute: record.rateLimitPerMinute ?? defaults.perMinute,
+      generationsPerMinute: record.generationsPerMinute ?? defaults.generationsPerMinute,
+      maxActive: record.maxActiveGenerations ?? defaults.maxActive,
+      dailyTokens: record.dailyTokenBudget ?? defaults.dailyTokens,
+    };
+  }
+
+  private findActive(idOrPrefix: string): Promise<ApiKey | null> {
     const isUuid = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
-    const record = await this.keys.findOne({
+    return this.keys.findOne({
       where: isUuid
         ? { id: idOrPrefix, revokedAt: IsNull() }
         : { prefix: idOrPrefix, revokedAt: IsNull() },
     });
-    if (!record) return undefined;
-    record.revokedAt = new Date();
-    return this.keys.save(record);
   }
 
   async verify(key: string): Promise<ApiKeyIdentity | VerifyFailure> {
@@ -104,6 +141,7 @@ export class ApiKeyService {
       userId: record.userId,
       admin: record.admin,
       expiresAt: record.expiresAt,
+      limits: this.limitsOf(record),
     };
     if (this.config.auth.apiKeyCacheSeconds > 0) {
       this.cache.set(prefix, {

@@ -13,6 +13,7 @@ export type SecurityEventName =
   | 'security_backend_unavailable'
   | 'security_backend_recovered'
   | 'apikey_created'
+  | 'apikey_updated'
   | 'apikey_revoked';
 
 export interface SecurityEventFields {
@@ -25,6 +26,7 @@ const LEVELS: Partial<Record<SecurityEventName, Level>> = {
   ip_unbanned: 'info',
   security_backend_recovered: 'info',
   apikey_created: 'info',
+  apikey_updated: 'info',
   apikey_revoked: 'info',
 };
 

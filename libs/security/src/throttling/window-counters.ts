@@ -1,0 +1,96 @@
+/** One fixed-window policy: at most `limit` hits per `ttlMs`. */
+export interface PolicyWindow {
+  name: string;
+  limit: number;
+  ttlMs: number;
+}
+
+/** Where a policy's window stands after a request. */
+export interface PolicyCount extends PolicyWindow {
+  hits: number;
+  /** Milliseconds until the window starts again. */
+  resetMs: number;
+}
+
+/** Every policy's count, and the first policy that refused the request (nothing counted then). */
+export interface ThrottleOutcome {
+  counts: PolicyCount[];
+  refusedBy?: PolicyCount;
+}
+
+/**
+ * All or nothing over one tracker's policies, in one Redis script: when every window has room,
+ * each counts the request; when one is full, none does (a refused request uses no budget).
+ * KEYS: one counter per policy; ARGV: limit and window (ms) per policy. Returns the index of
+ * the refusing policy (0: admitted), then hits and ms-to-reset per policy.
+ */
+export const THROTTLE_SCRIPT = `
+local refused = 0
+local hits = {}
+for i = 1, #KEYS do
+  hits[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if refused == 0 and hits[i] >= tonumber(ARGV[2 * i - 1]) then refused = i end
+end
+local out = { refused }
+for i = 1, #KEYS do
+  local window = tonumber(ARGV[2 * i])
+  if refused == 0 then hits[i] = redis.call('INCR', KEYS[i]) end
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 and hits[i] > 0 then
+    redis.call('PEXPIRE', KEYS[i], window)
+    ttl = window
+  elseif ttl < 0 then
+    ttl = 0
+  end
+  out[#out + 1] = hits[i]
+  out[#out + 1] = ttl
+end
+return out
+`;
+
+/** The script's reply, read back into counts. */
+export function outcomeOf(windows: PolicyWindow[], reply: number[]): ThrottleOutcome {
+  const counts = windows.map((window, index) => ({
+    ...window,
+    hits: reply[1 + 2 * index],
+    resetMs: reply[2 + 2 * index],
+  }));
+  return { counts, refusedBy: reply[0] > 0 ? counts[reply[0] - 1] : undefined };
+}
+
+/** Counters beyond which expired windows are swept from memory. */
+const SWEEP_ABOVE = 10_000;
+
+/**
+ * The same all-or-nothing fixed windows in one process's memory: what the per-key layer counts
+ * with while Redis cannot answer (each replica then limits on its own, never not at all).
+ */
+export class MemoryWindows {
+  private readonly windows = new Map<string, { hits: number; resetAt: number }>();
+
+  consume(keys: string[], windows: PolicyWindow[], now = Date.now()): ThrottleOutcome {
+    if (this.windows.size > SWEEP_ABOVE) this.sweep(now);
+    const current = keys.map((key) => {
+      const window = this.windows.get(key);
+      return window && window.resetAt > now ? window : undefined;
+    });
+    const refused = windows.findIndex(
+      (window, index) => (current[index]?.hits ?? 0) >= window.limit,
+    );
+    const reply: number[] = [refused + 1];
+    keys.forEach((key, index) => {
+      let window = current[index];
+      if (refused < 0) {
+        window ??= { hits: 0, resetAt: now + windows[index].ttlMs };
+        window.hits += 1;
+        this.windows.set(key, window);
+      }
+      reply.push(window?.hits ?? 0, window ? window.resetAt - now : 0);
+    });
+    return outcomeOf(windows, reply);
+  }
+
+  private sweep(now: number): void {
+    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+  }
+}
