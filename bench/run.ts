@@ -59,6 +59,7 @@ const STACK_OFF = {
   LOG_TO_FILES: 'false',
   METRICS_ENABLED: 'false',
   RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1',
+  KEY_RATE_LIMIT_PER_MINUTE: '0',
 };
 const FULL = { label: 'full stack', kind: 'api', env: {} } as const;
 
@@ -88,6 +89,13 @@ const COMPARISONS: Comparison[] = [
     name: 'rate limiting (Redis): on vs off',
     route: 'read',
     baseline: { label: 'limits off', kind: 'api', env: { RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1' } },
+    candidate: FULL,
+    target: 0.9,
+  },
+  {
+    name: 'per-key limits (Redis): on vs KEY_RATE_LIMIT_PER_MINUTE=0',
+    route: 'read',
+    baseline: { label: 'key limits off', kind: 'api', env: { KEY_RATE_LIMIT_PER_MINUTE: '0' } },
     candidate: FULL,
     target: 0.9,
   },
@@ -238,6 +246,55 @@ async function finishedJobs(workerUrl: string): Promise<number> {
   return finished;
 }
 
+const USAGE_GENERATIONS = 100_000;
+
+/**
+ * The usage report of a key with USAGE_GENERATIONS generations spread over 92 days: made by the
+ * same create → succeed statements the platform runs (in SQL batches, for speed), so the usage
+ * rows are what the real transitions leave. The query reads the per-day table, not the records.
+ */
+async function usageQuery(): Promise<Load> {
+  const apiKey = cli(['apikey:create', '--user', 'bench-usage']).trimEnd().split('\n').pop() ?? '';
+  const db = new Client({ connectionString: BENCH_DATABASE_URL });
+  await db.connect();
+  try {
+    const prefix = apiKey.split('_').slice(0, 2).join('_');
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM api_keys WHERE prefix = $1', [
+      prefix,
+    ]);
+    const keyId = rows[0].id;
+    await db.query(
+      `INSERT INTO generations (owner_id, api_key_id, status, prompt, model, attempts,
+                                prompt_tokens, completion_tokens, created_at, completed_at)
+       SELECT 'bench-usage', $1, 'succeeded', 'bench prompt', 'local-dev-echo', 1, 2, 17,
+              now() - (n % 92) * interval '1 day', now() - (n % 92) * interval '1 day'
+         FROM generate_series(1, $2) AS n`,
+      [keyId, USAGE_GENERATIONS],
+    );
+    await db.query(
+      `INSERT INTO api_key_usage (api_key_id, day, generations, succeeded, prompt_tokens, completion_tokens)
+       SELECT api_key_id, (created_at AT TIME ZONE 'UTC')::date, count(*), count(*),
+              sum(prompt_tokens), sum(completion_tokens)
+         FROM generations WHERE api_key_id = $1 GROUP BY 1, 2`,
+      [keyId],
+    );
+    const api = await start('api');
+    try {
+      const to = new Date().toISOString().slice(0, 10);
+      const from = new Date(Date.now() - 91 * 86_400_000).toISOString().slice(0, 10);
+      const url = `${api.url}/api/v1/usage?from=${from}&to=${to}`;
+      const headers = { authorization: `Bearer ${apiKey}` };
+      await load(url, WARM_UP_SECONDS, headers);
+      return await load(url, DURATION, headers);
+    } finally {
+      await stop(api);
+    }
+  } finally {
+    await db.query(`DELETE FROM generations WHERE owner_id = 'bench-usage'`);
+    await db.end();
+  }
+}
+
 /** Spawn → `/health/ready` answering 200, median of three starts. */
 async function readyMs(): Promise<number> {
   const times: number[] = [];
@@ -323,6 +380,23 @@ async function main(): Promise<void> {
       unit: 'jobs/s',
       goal: concurrency === 4 ? '>= 300' : '',
       met: concurrency === 4 ? value >= 300 : true,
+    });
+  }
+  if (wanted('usage')) {
+    const usage = await usageQuery();
+    absolute.push({
+      name: `GET /api/v1/usage, 92 days, key with ${USAGE_GENERATIONS / 1000}k generations`,
+      value: usage.rps,
+      unit: 'req/s',
+      goal: '',
+      met: true,
+    });
+    absolute.push({
+      name: 'GET /api/v1/usage, 92 days: p99 latency',
+      value: usage.p99,
+      unit: 'ms',
+      goal: '',
+      met: true,
     });
   }
   if (wanted('api RSS')) {

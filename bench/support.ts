@@ -25,6 +25,10 @@ export const PRODUCTION_ENV: Record<string, string> = {
   METRICS_ENABLED: 'true',
   RATE_LIMIT_PER_MINUTE: '100000000',
   RATE_LIMIT_EXEMPT_IPS: '',
+  // per-key limits on, high enough never to refuse; the quotas checked on every POST
+  KEY_RATE_LIMIT_PER_MINUTE: '100000000',
+  GENERATIONS_PER_MINUTE: '100000000',
+  GENERATIONS_MAX_ACTIVE: '1000000',
   SHUTDOWN_DRAIN_DELAY_MS: '0',
   DATABASE_URL: BENCH_DATABASE_URL,
   REDIS_URL: 'redis://127.0.0.1:6379/12',
