@@ -13,7 +13,12 @@ describe('GenerationStore (real PostgreSQL)', () => {
   });
   const store = new GenerationStore(dataSource);
   const ownerId = `store-${randomUUID()}`;
-  const budget = { maxAttempts: 3, exhausted: 'Error running generation: no attempt left' };
+  const budget = {
+    maxAttempts: 3,
+    exhausted: 'Error running generation: no attempt left',
+    dailyTokens: 0,
+    overBudget: 'Error running generation: the daily token budget was spent',
+  };
   const output = { text: 'done', promptTokens: 2, completionTokens: 1 };
   const failure = { message: 'Error generating text: boom', retryable: true, maxAttempts: 3 };
 
@@ -25,21 +30,19 @@ describe('GenerationStore (real PostgreSQL)', () => {
     await dataSource.destroy();
   });
 
-  const create = async (
-    apiKeyId: string | null = null,
-    prompt = 'a prompt',
-  ): Promise<Generation> => {
-    const created = await store.createQueued({
-      ownerId,
-      apiKeyId,
-      prompt,
-      model: 'local-dev-echo',
-      maxTokens: null,
-      temperature: null,
-      requestId: null,
-      idempotencyKey: null,
-      requestHash: 'x'.repeat(64),
-    });
+  const newGeneration = (apiKeyId: string | null = null, prompt = 'a prompt') => ({
+    ownerId,
+    apiKeyId,
+    prompt,
+    model: 'local-dev-echo',
+    maxTokens: null,
+    temperature: null,
+    requestId: null,
+    idempotencyKey: null,
+    requestHash: 'x'.repeat(64),
+  });
+  const create = async (apiKeyId: string | null = null, prompt = 'a prompt') => {
+    const created = await store.createQueued(newGeneration(apiKeyId, prompt));
     if (created.outcome !== 'created') throw new Error(`not created: ${created.outcome}`);
     return created.generation;
   };
@@ -293,21 +296,7 @@ describe('GenerationStore (real PostgreSQL)', () => {
     it('admits exactly the active cap from 20 parallel creates, and frees a slot when one ends', async () => {
       const key = newKey();
       const quota = { maxActive: 5, dailyTokens: 0 };
-      const attempt = () =>
-        store.createQueued(
-          {
-            ownerId,
-            apiKeyId: key,
-            prompt,
-            model: 'm',
-            maxTokens: null,
-            temperature: null,
-            requestId: null,
-            idempotencyKey: null,
-            requestHash: 'x'.repeat(64),
-          },
-          quota,
-        );
+      const attempt = () => store.createQueued(newGeneration(key, prompt), quota);
       const results = await Promise.all(Array.from({ length: 20 }, attempt));
       const created = results.filter((result) => result.outcome === 'created');
       expect(created).toHaveLength(5);
@@ -320,22 +309,31 @@ describe('GenerationStore (real PostgreSQL)', () => {
       expect((await usageToday(key)).generations).toBe(6);
     });
 
+    it("fails a queued generation whose key spent the day's tokens before it started", async () => {
+      const key = newKey();
+      const first = await create(key, prompt);
+      const second = await create(key, prompt);
+      const withBudget = { ...budget, dailyTokens: 100 };
+      await store.claim(first.id, withBudget);
+      await store.succeed(first.id, 1, { text: 'x', promptTokens: 60, completionTokens: 40 });
+      expect(await store.claim(second.id, withBudget)).toEqual({ outcome: 'over_budget' });
+      expect(await read(second.id)).toMatchObject({
+        status: 'failed',
+        attempts: 0,
+        error: budget.overBudget,
+      });
+      // without a budget (DAILY_TOKEN_BUDGET=0, the key has none of its own) it runs
+      const third = await create(key, prompt);
+      expect(await store.claim(third.id, budget)).toMatchObject({ outcome: 'claimed' });
+      expect(await usageToday(key)).toMatchObject({ generations: 3, succeeded: 1, failed: 1 });
+    });
+
     it("refuses a key whose recorded tokens reached the day's budget", async () => {
       const key = newKey();
       const { id } = await create(key, prompt);
       await store.claim(id, budget);
       await store.succeed(id, 1, { text: 'x', promptTokens: 60, completionTokens: 40 });
-      const input = {
-        ownerId,
-        apiKeyId: key,
-        prompt,
-        model: 'm',
-        maxTokens: null,
-        temperature: null,
-        requestId: null,
-        idempotencyKey: null,
-        requestHash: 'x'.repeat(64),
-      };
+      const input = newGeneration(key, prompt);
       expect(await store.createQueued(input, { maxActive: 5, dailyTokens: 100 })).toEqual({
         outcome: 'daily_tokens',
         used: 100,

@@ -60,11 +60,24 @@ export type AttemptFailureOutcome = 'failed' | 'requeued' | 'skipped';
 /** A page position: rows strictly past this (created_at, id) pair. */
 export type ListPosition = Pick<Generation, 'createdAt' | 'id'>;
 
-/** How a claim ended: an attempt to run, the budget spent (the record failed), or nothing to do. */
+/**
+ * How a claim ended: an attempt to run; the retry budget or the key's daily tokens spent (the
+ * record failed); or nothing to do.
+ */
 export type Claim =
   | { outcome: 'claimed'; attempt: number; generation: ClaimedGeneration }
   | { outcome: 'exhausted' }
+  | { outcome: 'over_budget' }
   | { outcome: 'finished' };
+
+/** What a claim checks, and the errors a record gets when it cannot run. */
+export interface ClaimBudget {
+  maxAttempts: number;
+  exhausted: string;
+  /** DAILY_TOKEN_BUDGET: the tokens of a key without a budget of its own (0: none). */
+  dailyTokens: number;
+  overBudget: string;
+}
 
 /** One key's usage on one UTC day (`YYYY-MM-DD`). */
 export interface UsageDay {
@@ -324,36 +337,51 @@ export class GenerationStore {
    * Starts the next attempt: queued (or running, when a job runs again after its worker died)
    * → running with `attempts + 1`, the attempt's number returned for every later write to
    * carry. The retry budget is the record's, across re-created jobs: with none left the record
-   * fails now. `finished` when it is finished, cancelled or gone and nothing must run.
+   * fails now (`exhausted`). So does a generation whose key has spent the day's tokens
+   * (`over_budget`: the key's own budget, else `dailyTokens`): only attempts already running
+   * can overshoot a budget. `finished` when it is finished, cancelled or gone and nothing must
+   * run.
    */
-  async claim(id: string, budget: { maxAttempts: number; exhausted: string }): Promise<Claim> {
+  async claim(id: string, budget: ClaimBudget): Promise<Claim> {
+    const runs = `g.attempts < $2 AND NOT previous.over`;
     const { rows } = await this.execute<
-      ClaimedGeneration & { status: GenerationStatus; attempts: number }
+      ClaimedGeneration & { status: GenerationStatus; attempts: number; over: boolean }
     >(
       withUsage(
         `UPDATE generations g
-          SET status = CASE WHEN g.attempts < $2 THEN 'running' ELSE 'failed' END,
-              attempts = CASE WHEN g.attempts < $2 THEN g.attempts + 1 ELSE g.attempts END,
-              error = CASE WHEN g.attempts < $2 THEN NULL ELSE COALESCE(g.error, $3) END,
-              completed_at = CASE WHEN g.attempts < $2 THEN NULL ELSE now() END,
+          SET status = CASE WHEN ${runs} THEN 'running' ELSE 'failed' END,
+              attempts = CASE WHEN ${runs} THEN g.attempts + 1 ELSE g.attempts END,
+              error = CASE WHEN ${runs} THEN NULL WHEN previous.over THEN $5
+                           ELSE COALESCE(g.error, $3) END,
+              completed_at = CASE WHEN ${runs} THEN NULL ELSE now() END,
               started_at = COALESCE(g.started_at, now())
          FROM previous WHERE g.id = previous.id
       RETURNING g.api_key_id, g.status, g.attempts, g.prompt, g.model, g.max_tokens,
-                g.temperature, previous.status AS was`,
+                g.temperature, previous.status AS was, previous.over`,
         {
-          // no budget left ends the generation; a running record's attempt died with its worker
+          // a claim that cannot run ends the generation; a running record's attempt died with
+          // its worker
           failed: `CASE WHEN status = 'failed' THEN 1 ELSE 0 END`,
           promptTokens: `CASE WHEN was = 'running' THEN ${PROMPT_ESTIMATE} ELSE 0 END`,
         },
-        `SELECT status, attempts, prompt, model, max_tokens AS "maxTokens", temperature FROM changed`,
-        `previous AS (SELECT id, status FROM generations
-                       WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE)`,
+        `SELECT status, attempts, prompt, model, max_tokens AS "maxTokens", temperature, over
+           FROM changed`,
+        `previous AS (
+           SELECT g.id, g.status,
+                  g.api_key_id IS NOT NULL AND b.tokens > 0
+                    AND ${tokensTodayOf('g.api_key_id')} >= b.tokens AS over
+             FROM generations g
+             CROSS JOIN LATERAL (
+               SELECT COALESCE((SELECT daily_token_budget FROM api_keys WHERE id = g.api_key_id),
+                               $4::int) AS tokens) b
+            WHERE g.id = $1 AND g.status IN ('queued', 'running')
+              FOR UPDATE OF g)`,
       ),
-      [id, budget.maxAttempts, budget.exhausted],
+      [id, budget.maxAttempts, budget.exhausted, budget.dailyTokens, budget.overBudget],
     );
     const row = rows[0];
     if (!row) return { outcome: 'finished' };
-    if (row.status === 'failed') return { outcome: 'exhausted' };
+    if (row.status === 'failed') return { outcome: row.over ? 'over_budget' : 'exhausted' };
     const { attempts, prompt, model, maxTokens, temperature } = row;
     return {
       outcome: 'claimed',

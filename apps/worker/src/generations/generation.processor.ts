@@ -114,8 +114,13 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
       record('skipped');
       return;
     }
-    if (claim.outcome === 'exhausted') {
-      logger.warn({ generationId: id }, 'generation has no attempt left; failed');
+    if (claim.outcome === 'exhausted' || claim.outcome === 'over_budget') {
+      logger.warn(
+        { generationId: id },
+        claim.outcome === 'exhausted'
+          ? 'generation has no attempt left; failed'
+          : "the key's daily token budget is spent; generation failed without running",
+      );
       record('failed');
       await job.discard();
       return;
@@ -167,6 +172,11 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
       exhausted: errorMessage(
         'running generation',
         `no attempt left after ${this.config.queue.attempts} tries`,
+      ),
+      dailyTokens: this.config.keyLimits.dailyTokens,
+      overBudget: errorMessage(
+        'running generation',
+        "the API key's daily token budget was spent before it could start",
       ),
     };
     const giveUpAt = Date.now() + CLAIM_RETRY_MS;
