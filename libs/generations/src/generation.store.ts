@@ -144,7 +144,8 @@ const USAGE_COUNTERS = [
 /**
  * A statement that makes one change to `generations` (the `changed` CTE, returning at least
  * `api_key_id` and the columns `delta` reads) and counts it in `api_key_usage` in the same
- * statement, so the usage never drifts from the records. Rows of no key count nowhere.
+ * statement, so the usage never drifts from the records. Rows of no key count nowhere, and a
+ * change that adds nothing (most claims) writes no usage row: one key's row is hot.
  */
 function withUsage(
   change: string,
@@ -158,7 +159,8 @@ function withUsage(
     counted AS (
       INSERT INTO api_key_usage AS u (api_key_id, day, ${columns.join(', ')})
       SELECT api_key_id, ${delta.day ?? TODAY}, ${values.join(', ')}
-        FROM changed WHERE api_key_id IS NOT NULL
+        FROM changed
+       WHERE api_key_id IS NOT NULL AND (${values.map((value) => `(${value}) <> 0`).join(' OR ')})
       ON CONFLICT (api_key_id, day) DO UPDATE SET
         ${columns.map((column) => `${column} = u.${column} + EXCLUDED.${column}`).join(', ')})
     ${select}`;
@@ -425,7 +427,7 @@ export class GenerationStore {
           : `UPDATE generations SET status = 'queued', error = $3
               WHERE id = $1 AND status = 'running' AND attempts = $2 RETURNING api_key_id, prompt`,
         // the attempt ended without a provider's count: its prompt and what it produced
-        { failed: final ? '1' : '0', promptTokens: PROMPT_ESTIMATE, completionTokens: '$4' },
+        { failed: final ? '1' : '0', promptTokens: PROMPT_ESTIMATE, completionTokens: '$4::int' },
       ),
       [id, failure.attempt, failure.message, failure.producedTokens ?? 0],
     );
