@@ -55,9 +55,12 @@ describe('GenerationStore (real PostgreSQL)', () => {
   /** The key's usage row for today, as numbers (all zero when there is none). */
   const usageToday = async (apiKeyId: string) => {
     const [row] = (await dataSource.query(
-      `SELECT generations, succeeded, failed, cancelled, prompt_tokens::int AS "promptTokens",
-              completion_tokens::int AS "completionTokens"
-         FROM api_key_usage WHERE api_key_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date`,
+      `SELECT sum(generations)::int AS generations, sum(succeeded)::int AS succeeded,
+              sum(failed)::int AS failed, sum(cancelled)::int AS cancelled,
+              sum(prompt_tokens)::int AS "promptTokens",
+              sum(completion_tokens)::int AS "completionTokens"
+         FROM api_key_usage WHERE api_key_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date
+        HAVING count(*) > 0`,
       [apiKeyId],
     )) as Array<Record<string, number>>;
     return (

@@ -99,6 +99,12 @@ const DELETE_BATCH = 1000;
 /** Advisory lock class of the per-key create lock (the second key is the key id's hash). */
 const KEY_QUOTA_LOCK = 17;
 
+/**
+ * Rows per key and day in `api_key_usage`: each write picks one at random, so concurrent
+ * transitions of one key rarely wait for each other's row lock.
+ */
+const USAGE_SHARDS = 16;
+
 /** The UTC day of the transaction, the one a usage row counts on. */
 const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
 
@@ -117,7 +123,7 @@ function activeOf(key: string): string {
 
 /** The tokens the key's attempts recorded today. */
 function tokensTodayOf(key: string): string {
-  return `COALESCE((SELECT prompt_tokens + completion_tokens FROM api_key_usage
+  return `COALESCE((SELECT sum(prompt_tokens + completion_tokens) FROM api_key_usage
                      WHERE api_key_id = ${key}::uuid AND day = ${TODAY}), 0)`;
 }
 
@@ -157,11 +163,11 @@ function withUsage(
   const values = USAGE_COUNTERS.map(([field]) => delta[field] ?? '0');
   return `WITH ${before ? `${before},` : ''} changed AS (${change}),
     counted AS (
-      INSERT INTO api_key_usage AS u (api_key_id, day, ${columns.join(', ')})
-      SELECT api_key_id, ${delta.day ?? TODAY}, ${values.join(', ')}
+      INSERT INTO api_key_usage AS u (api_key_id, day, shard, ${columns.join(', ')})
+      SELECT api_key_id, ${delta.day ?? TODAY}, floor(random() * ${USAGE_SHARDS}), ${values.join(', ')}
         FROM changed
        WHERE api_key_id IS NOT NULL AND (${values.map((value) => `(${value}) <> 0`).join(' OR ')})
-      ON CONFLICT (api_key_id, day) DO UPDATE SET
+      ON CONFLICT (api_key_id, day, shard) DO UPDATE SET
         ${columns.map((column) => `${column} = u.${column} + EXCLUDED.${column}`).join(', ')})
     ${select}`;
 }
@@ -221,7 +227,7 @@ export class GenerationStore {
       input.idempotencyKey,
       input.requestHash,
     ];
-    const insert = (limits: string) =>
+    const insert = (limits: string, before?: string) =>
       withUsage(
         `INSERT INTO generations
            (owner_id, api_key_id, status, prompt, model, max_tokens, temperature, request_id,
@@ -232,31 +238,37 @@ export class GenerationStore {
          RETURNING *`,
         { generations: '1' },
         `SELECT ${this.columns} FROM changed`,
+        before,
       );
     if (!quota || input.apiKeyId === null) {
       const { rows } = await this.execute<Generation>(insert(''), params);
       return rows[0] ? { outcome: 'created', generation: rows[0] } : { outcome: 'duplicate' };
     }
-    return this.transaction(async (query) => {
-      await query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-        KEY_QUOTA_LOCK,
-        input.apiKeyId,
-      ]);
-      // A statement after the lock: its snapshot sees every create the lock's last holder made.
-      const [created] = await query<Generation>(
-        insert(`WHERE ${activeOf('$2')} < $10 AND ($11 = 0 OR ${tokensTodayOf('$2')} < $11)`),
-        [...params, quota.maxActive, quota.dailyTokens],
-      );
-      if (created) return { outcome: 'created', generation: created };
-      const [state] = await query<{ active: number; used: number }>(
-        `SELECT ${activeOf('$1')}::int AS active, ${tokensTodayOf('$1')}::float8 AS used`,
-        [input.apiKeyId],
-      );
-      if (state.active >= quota.maxActive) return { outcome: 'max_active', active: state.active };
-      if (quota.dailyTokens > 0 && state.used >= quota.dailyTokens)
-        return { outcome: 'daily_tokens', used: state.used };
-      return { outcome: 'duplicate' };
-    });
+    // One statement: the key's turn (an advisory lock held to the commit), then a count that
+    // sees every row committed before it (`active_generations` has a snapshot of its own), then
+    // the insert. No round trip to the client while the lock is held.
+    const { rows } = await this.execute<Generation>(
+      insert(
+        `FROM turn WHERE active_generations($2::uuid, turn.n) < $10
+           AND ($11 = 0 OR ${tokensTodayOf('$2')} < $11)`,
+        `turn AS MATERIALIZED (
+           SELECT 1 AS n FROM pg_advisory_xact_lock(${KEY_QUOTA_LOCK}, hashtext($2::uuid::text)))`,
+      ),
+      [...params, quota.maxActive, quota.dailyTokens],
+    );
+    if (rows[0]) return { outcome: 'created', generation: rows[0] };
+    // Why not (read after the fact, for the answer only): a quota, or the Idempotency-Key.
+    const {
+      rows: [state],
+    } = await this.execute<{ active: number; used: number }>(
+      `SELECT ${activeOf('$1')}::int AS active, ${tokensTodayOf('$1')}::float8 AS used`,
+      [input.apiKeyId],
+    );
+    if (quota.dailyTokens > 0 && state.used >= quota.dailyTokens)
+      return { outcome: 'daily_tokens', used: state.used };
+    if (state.active >= quota.maxActive || input.idempotencyKey === null)
+      return { outcome: 'max_active', active: Math.max(state.active, quota.maxActive) };
+    return { outcome: 'duplicate' };
   }
 
   /** Removes a generation that never reached the queue, so no record waits for nothing. */
@@ -510,12 +522,19 @@ export class GenerationStore {
   async usage(apiKeyId: string, from: string, to: string): Promise<UsageDay[]> {
     const { rows } = await this.execute<UsageDay>(
       `SELECT to_char(d.day, 'YYYY-MM-DD') AS date,
-              COALESCE(u.generations, 0) AS generations, COALESCE(u.succeeded, 0) AS succeeded,
-              COALESCE(u.failed, 0) AS failed, COALESCE(u.cancelled, 0) AS cancelled,
+              COALESCE(u.generations, 0)::int AS generations,
+              COALESCE(u.succeeded, 0)::int AS succeeded, COALESCE(u.failed, 0)::int AS failed,
+              COALESCE(u.cancelled, 0)::int AS cancelled,
               COALESCE(u.prompt_tokens, 0)::float8 AS "promptTokens",
               COALESCE(u.completion_tokens, 0)::float8 AS "completionTokens"
          FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
-         LEFT JOIN api_key_usage u ON u.api_key_id = $1 AND u.day = d.day
+         LEFT JOIN (
+           SELECT day, sum(generations) AS generations, sum(succeeded) AS succeeded,
+                  sum(failed) AS failed, sum(cancelled) AS cancelled,
+                  sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens
+             FROM api_key_usage
+            WHERE api_key_id = $1 AND day BETWEEN $2::date AND $3::date
+            GROUP BY day) u ON u.day = d.day
         ORDER BY d.day`,
       [apiKeyId, from, to],
     );
@@ -536,27 +555,6 @@ export class GenerationStore {
       );
       deleted += affected;
       if (affected < DELETE_BATCH) return deleted;
-    }
-  }
-
-  /** Runs `work` in one transaction on one connection; rolled back when it throws. */
-  private async transaction<T>(
-    work: (query: <R>(sql: string, params: unknown[]) => Promise<R[]>) => Promise<T>,
-  ): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      const result = await work(async <R>(sql: string, params: unknown[]) => {
-        const { records } = await runner.query(sql, params, true);
-        return (records ?? []) as R[];
-      });
-      await runner.commitTransaction();
-      return result;
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw error;
-    } finally {
-      await runner.release();
     }
   }
 

@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * What one API key used on one UTC day. Written only by `GenerationStore`, in the same
- * statement as the generation transition it counts; never deleted by retention.
+ * What one API key used on one UTC day, in USAGE_SHARDS rows (a busy key's writers do not
+ * queue for one row's lock; the day is their sum). Written only by `GenerationStore`, in the
+ * same statement as the generation transition it counts; never deleted by retention.
  *
  * - `generations`: created that day (a POST the queue refused is taken back);
  * - `succeeded` / `failed` / `cancelled`: generations that ended that day that way;
@@ -15,6 +16,10 @@ export class KeyUsage {
 
   @PrimaryColumn({ type: 'date', primaryKeyConstraintName: 'PK_api_key_usage' })
   day: string;
+
+  /** One of USAGE_SHARDS rows per key and day (a day's usage is their sum). */
+  @PrimaryColumn({ type: 'smallint', default: 0, primaryKeyConstraintName: 'PK_api_key_usage' })
+  shard: number;
 
   @Column({ type: 'int', default: 0 })
   generations: number;

@@ -2,10 +2,14 @@ import type { MigrationInterface } from 'typeorm';
 import { CreateApiKeys1764115200000 } from './1764115200000-create-api-keys';
 import { CreateGenerations1764201600000 } from './1764201600000-create-generations';
 import { PerKeyLimits1764979200000 } from './1764979200000-per-key-limits';
+import { UsageShards1765065600000 } from './1765065600000-usage-shards';
+import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateApiKeys1764115200000,
   CreateGenerations1764201600000,
   PerKeyLimits1764979200000,
+  UsageShards1765065600000,
+  ActiveGenerationsFunction1765152000000,
 ];
