@@ -14,6 +14,11 @@ import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** Whether an earlier request still holds its Idempotency-Key. */
+function remembered(earlier: Generation): boolean {
+  return Date.now() - earlier.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS;
+}
 const DEFAULT_LIMIT = 20;
 const SETTLE_POLL_MS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -185,7 +190,7 @@ export class GenerationsService {
    */
   async isReplay(ownerId: string, idempotencyKey: string): Promise<boolean> {
     const earlier = await this.store.findByIdempotencyKey(ownerId, idempotencyKey);
-    return earlier !== null && Date.now() - earlier.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS;
+    return earlier !== null && remembered(earlier);
   }
 
   async get(ownerId: string, id: string): Promise<Generation> {
@@ -250,7 +255,7 @@ export class GenerationsService {
   private async rememberedRequest(ownerId: string, key: string): Promise<Generation | null> {
     const earlier = await this.store.findByIdempotencyKey(ownerId, key);
     if (!earlier) return null;
-    if (Date.now() - earlier.createdAt.getTime() <= IDEMPOTENCY_WINDOW_MS) return earlier;
+    if (remembered(earlier)) return earlier;
     await this.store.forgetIdempotencyKey(earlier.id);
     return null;
   }
