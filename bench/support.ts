@@ -10,15 +10,13 @@ export const ROOT = join(__dirname, '..');
 export const API_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/main.js');
 export const WORKER_MAIN = join(ROOT, 'dist/apps/worker/apps/worker/src/main.js');
 export const CLI_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/cli/main.js');
-const BARE_APP = join(__dirname, 'bare-app.ts');
+const BASELINES = join(__dirname, 'baselines');
 
 export const BENCH_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/rocket_launch_bench';
 
 /** The production stack as an operator runs it: files, JSON, Redis limits, metrics, helmet. */
 export const PRODUCTION_ENV: Record<string, string> = {
   ENVIRONMENT: 'production',
-  // the Dockerfile's heap settings (without them the api idles near 150 MB and loads to ~400 MB)
-  NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=8',
   LOG_LEVEL: 'info',
   LOG_FORMAT: 'json',
   LOG_TO_FILES: 'true',
@@ -42,7 +40,29 @@ export interface Started {
   spawnedAt: number;
 }
 
-export type Kind = 'api' | 'worker' | 'bare';
+/**
+ * What `npm run bench` starts: the api and the worker from the build, and the baselines it builds
+ * itself from `bench/baselines` (bare NestJS; NestJS by its packages' documentation defaults; the
+ * plain `node:http` + `pg` cost floor).
+ */
+export type Kind = 'api' | 'worker' | 'bare-nest' | 'docs-default' | 'floor';
+
+/**
+ * The heap flags `npm run start:api`, `start:worker` and `npm start` give Node (package.json's
+ * `config.heapFlags`), so that the bench measures the processes exactly as those scripts start them.
+ */
+export function heapFlags(): string[] {
+  const { config } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    config: { heapFlags: string };
+  };
+  return config.heapFlags.split(/\s+/);
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** false: Node's default heap sizing instead of the start script's flags. */
+  heapFlags?: boolean;
+}
 
 /** A port nothing listens on right now (the OS picks it). */
 function freePort(): Promise<number> {
@@ -60,13 +80,14 @@ function freePort(): Promise<number> {
  * Starts one process from the build on a free port and waits until its `/health` answers (so a
  * process that logs nothing, LOG_LEVEL=silent, is measured the same way).
  */
-export async function start(kind: Kind, env: Record<string, string> = {}): Promise<Started> {
+export async function start(kind: Kind, options: StartOptions = {}): Promise<Started> {
   const logDir = mkdtempSync(join(tmpdir(), 'rl-bench-'));
   const port = await freePort();
+  const flags = options.heapFlags === false ? [] : heapFlags();
   const args =
-    kind === 'bare'
-      ? ['-r', 'ts-node/register/transpile-only', BARE_APP]
-      : [kind === 'api' ? API_MAIN : WORKER_MAIN];
+    kind === 'api' || kind === 'worker'
+      ? [...flags, kind === 'api' ? API_MAIN : WORKER_MAIN]
+      : ['-r', 'ts-node/register/transpile-only', join(BASELINES, `${kind}.ts`)];
   const spawnedAt = performance.now();
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -75,10 +96,9 @@ export async function start(kind: Kind, env: Record<string, string> = {}): Promi
       ...PRODUCTION_ENV,
       LOG_DIR: logDir,
       ...(kind === 'worker' ? { WORKER_HEALTH_PORT: String(port) } : { PORT: String(port) }),
-      ...env,
-      ...(process.env.BENCH_NODE_OPTIONS
-        ? { NODE_OPTIONS: `${PRODUCTION_ENV.NODE_OPTIONS} ${process.env.BENCH_NODE_OPTIONS}` }
-        : {}),
+      ...options.env,
+      // e.g. BENCH_NODE_OPTIONS=--cpu-prof to profile every process the bench starts
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -108,13 +128,22 @@ export interface Load {
   p99: number;
 }
 
+/** Connections of every read load (and of the RSS measurement). */
+export const CONNECTIONS = 50;
+
 /** autocannon for `duration` seconds; any non-2xx answer fails the run (a bench of errors is no bench). */
 export async function load(
   url: string,
   duration: number,
   headers: Record<string, string> = {},
 ): Promise<Load> {
-  const result = await autocannon({ url, connections: 32, duration, pipelining: 1, headers });
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration,
+    pipelining: 1,
+    headers,
+  });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { rps: result.requests.average, p99: result.latency.p99 };

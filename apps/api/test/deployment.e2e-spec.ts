@@ -127,3 +127,24 @@ describe('docker-compose.yml', () => {
     expect(compose['x-app'].environment.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD/);
   });
 });
+
+describe('heap limits', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    config: { heapFlags: string };
+    scripts: Record<string, string>;
+  };
+
+  it('the start scripts give both apps the heap flags of package.json config.heapFlags', () => {
+    expect(pkg.config.heapFlags).toMatch(/--max-old-space-size=\d+/);
+    for (const app of ['api', 'worker']) {
+      const main = `dist/apps/${app}/apps/${app}/src/main.js`;
+      expect(pkg.scripts[`start:${app}`]).toBe(`node $npm_package_config_heapFlags ${main}`);
+      expect(pkg.scripts.start).toContain(`exec node $npm_package_config_heapFlags ${main}`);
+    }
+  });
+
+  it('the image runs with the same flags as npm run start:api', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(/NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]).toBe(pkg.config.heapFlags);
+  });
+});

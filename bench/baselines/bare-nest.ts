@@ -20,10 +20,8 @@ class BareModule {}
 
 async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(BareModule, { logger: false });
+  app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ msg: `bare app listening on ${url}`, url })}\n`);
-  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
 void main();
