@@ -51,7 +51,7 @@ export async function createApiApp(
   app.use(requestContextMiddleware({ clientIp }));
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(
-    ...securityHeaders({
+    securityHeaders({
       hsts: config.isProduction,
       pages: [
         { prefix: DASHBOARD_PATH, csp: DASHBOARD_CSP },
