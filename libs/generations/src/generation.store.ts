@@ -96,9 +96,6 @@ export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts'
 /** Rows deleted per statement by retention. */
 const DELETE_BATCH = 1000;
 
-/** Advisory lock class of the per-key create lock (the second key is the key id's hash). */
-const KEY_QUOTA_LOCK = 17;
-
 /**
  * Rows per key and day in `api_key_usage`: each write picks one at random, so concurrent
  * transitions of one key rarely wait for each other's row lock.
@@ -192,6 +189,11 @@ function isFinal(failure: AttemptFailure): boolean {
  * A running record carries its attempt's number; every write an attempt makes afterwards is
  * guarded by it, so an old attempt (its worker timed out or lost the job's lock) changes
  * nothing once a newer one has started.
+ *
+ * The three statements every generation runs — the create within quota, the claim, the success
+ * — are PL/pgSQL functions (migration 1765238400000), called here: PostgreSQL parses and plans
+ * an unnamed statement on every call, and for those CTEs that was over half their cost; a
+ * function's plans are cached per server connection, whoever pools the connections.
  */
 @Injectable()
 export class GenerationStore {
@@ -244,16 +246,13 @@ export class GenerationStore {
       const { rows } = await this.execute<Generation>(insert(''), params);
       return rows[0] ? { outcome: 'created', generation: rows[0] } : { outcome: 'duplicate' };
     }
-    // One statement: the key's turn (an advisory lock held to the commit), then a count that
-    // sees every row committed before it (`active_generations` has a snapshot of its own), then
-    // the insert. No round trip to the client while the lock is held.
+    // One call: the key's turn (an advisory lock held to the commit), a count that sees every
+    // row committed before it, then the insert — no round trip to the client while the lock is
+    // held (`generation_create_within_quota`, migration 1765238400000).
     const { rows } = await this.execute<Generation>(
-      insert(
-        `FROM turn WHERE active_generations($2::uuid, turn.n) < $10
-           AND ($11 = 0 OR ${tokensTodayOf('$2')} < $11)`,
-        `turn AS MATERIALIZED (
-           SELECT 1 AS n FROM pg_advisory_xact_lock(${KEY_QUOTA_LOCK}, hashtext($2::uuid::text)))`,
-      ),
+      `SELECT ${this.columns} FROM generation_create_within_quota($1::varchar, $2::uuid,
+         $3::text, $4::varchar, $5::int, $6::real, $7::varchar, $8::varchar, $9::char(64),
+         $10::int, $11::int)`,
       [...params, quota.maxActive, quota.dailyTokens],
     );
     if (rows[0]) return { outcome: 'created', generation: rows[0] };
@@ -357,40 +356,13 @@ export class GenerationStore {
    * run.
    */
   async claim(id: string, budget: ClaimBudget): Promise<Claim> {
-    const runs = `g.attempts < $2 AND NOT previous.over`;
+    // `generation_claim` (migration 1765238400000): the record locked, the key's budget read,
+    // queued/running → running (or failed, with no attempt or no tokens left), usage counted
     const { rows } = await this.execute<
       ClaimedGeneration & { status: GenerationStatus; attempts: number; over: boolean }
     >(
-      withUsage(
-        `UPDATE generations g
-          SET status = CASE WHEN ${runs} THEN 'running' ELSE 'failed' END,
-              attempts = CASE WHEN ${runs} THEN g.attempts + 1 ELSE g.attempts END,
-              error = CASE WHEN ${runs} THEN NULL WHEN previous.over THEN $5
-                           ELSE COALESCE(g.error, $3) END,
-              completed_at = CASE WHEN ${runs} THEN NULL ELSE now() END,
-              started_at = COALESCE(g.started_at, now())
-         FROM previous WHERE g.id = previous.id
-      RETURNING g.api_key_id, g.status, g.attempts, g.prompt, g.model, g.max_tokens,
-                g.temperature, previous.status AS was, previous.over`,
-        {
-          // a claim that cannot run ends the generation; a running record's attempt died with
-          // its worker
-          failed: `CASE WHEN status = 'failed' THEN 1 ELSE 0 END`,
-          promptTokens: `CASE WHEN was = 'running' THEN ${PROMPT_ESTIMATE} ELSE 0 END`,
-        },
-        `SELECT status, attempts, prompt, model, max_tokens AS "maxTokens", temperature, over
-           FROM changed`,
-        `previous AS (
-           SELECT g.id, g.status,
-                  g.api_key_id IS NOT NULL AND b.tokens > 0
-                    AND ${tokensTodayOf('g.api_key_id')} >= b.tokens AS over
-             FROM generations g
-             CROSS JOIN LATERAL (
-               SELECT COALESCE((SELECT daily_token_budget FROM api_keys WHERE id = g.api_key_id),
-                               $4::int) AS tokens) b
-            WHERE g.id = $1 AND g.status IN ('queued', 'running')
-              FOR UPDATE OF g)`,
-      ),
+      `SELECT status, attempts, prompt, model, "maxTokens", temperature, over
+         FROM generation_claim($1::uuid, $2::int, $3::text, $4::int, $5::text)`,
       [id, budget.maxAttempts, budget.exhausted, budget.dailyTokens, budget.overBudget],
     );
     const row = rows[0];
@@ -410,19 +382,12 @@ export class GenerationStore {
    * estimated.
    */
   async succeed(id: string, attempt: number, output: AttemptOutput): Promise<boolean> {
-    const { affected } = await this.execute(
-      withUsage(
-        `UPDATE generations
-            SET status = 'succeeded', result = $3,
-                prompt_tokens = COALESCE($4::int, ${PROMPT_ESTIMATE}), completion_tokens = $5,
-                completed_at = now()
-          WHERE id = $1 AND status = 'running' AND attempts = $2
-      RETURNING api_key_id, prompt_tokens, completion_tokens`,
-        { succeeded: '1', promptTokens: 'prompt_tokens', completionTokens: 'completion_tokens' },
-      ),
+    // `generation_succeed` (migration 1765238400000), counted on the key's day
+    const { rows } = await this.execute<{ done: boolean }>(
+      'SELECT generation_succeed($1::uuid, $2::int, $3::text, $4::int, $5::int) AS done',
       [id, attempt, output.text, output.promptTokens, output.completionTokens],
     );
-    return affected > 0;
+    return rows[0].done;
   }
 
   /**

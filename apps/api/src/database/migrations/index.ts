@@ -4,6 +4,7 @@ import { CreateGenerations1764201600000 } from './1764201600000-create-generatio
 import { PerKeyLimits1764979200000 } from './1764979200000-per-key-limits';
 import { UsageShards1765065600000 } from './1765065600000-usage-shards';
 import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
+import { HotPathFunctions1765238400000 } from './1765238400000-hot-path-functions';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PerKeyLimits1764979200000,
   UsageShards1765065600000,
   ActiveGenerationsFunction1765152000000,
+  HotPathFunctions1765238400000,
 ];
