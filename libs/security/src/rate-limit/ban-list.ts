@@ -14,6 +14,40 @@ const logger = getLogger('BanList');
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /**
+ * A request's ban check and count in one round trip: KEYS[1] the client's ban, KEYS[2] its
+ * request counter (rate-limiter-flexible's key and fixed window, so its `delete` still resets
+ * it); ARGV[1] the window in seconds, ARGV[2] 1 to count. Returns {ban ms left, count, window ms
+ * left}; a banned client is not counted.
+ */
+const CHECK_REQUEST_SCRIPT = `
+local ban = redis.call('pttl', KEYS[1])
+if ban > 0 then return {ban, 0, 0} end
+if ARGV[2] ~= '1' then return {0, 0, 0} end
+redis.call('set', KEYS[2], 0, 'EX', ARGV[1], 'NX')
+local consumed = redis.call('incrby', KEYS[2], 1)
+local ttl = redis.call('pttl', KEYS[2])
+if ttl == -1 then
+  redis.call('expire', KEYS[2], ARGV[1])
+  ttl = 1000 * ARGV[1]
+end
+return {0, consumed, ttl}`;
+
+type CheckRequestCommand = (
+  banKey: string,
+  counterKey: string,
+  windowSeconds: number,
+  count: 0 | 1,
+) => Promise<[number, number, number]>;
+
+/** What one request of a client found: its ban, and — when it was counted — its count. */
+export interface RequestCheck {
+  /** Milliseconds left on the client's ban; 0 when it is not banned. */
+  banMs: number;
+  /** The client's count after this request (rejected = over the limit); absent when not counted. */
+  count?: { result: RateLimiterRes; over: boolean };
+}
+
+/**
  * Temporary IP bans, kept in Redis so they hold across replicas and restarts. Violations (429s)
  * and failed authentications are counted separately; either reaching its threshold within the
  * window bans the IP for RATE_LIMIT_BAN_SECONDS. When a ban ends, by expiry or unban, the
@@ -23,6 +57,9 @@ export const RATE_LIMIT_WINDOW_SECONDS = 60;
 export class BanList {
   /** The request counter of the rate limiter (reset when a ban starts or is lifted). */
   private readonly requests: RateLimiterRedis;
+  /** The same count in this process alone: what limits while Redis cannot answer. */
+  private readonly requestsInMemory: RateLimiterMemory;
+  private readonly checkRequestCommand: CheckRequestCommand;
   private readonly violations: RateLimiterRedis;
   private readonly authFailures: RateLimiterRedis;
   private readonly exempt: AddressList;
@@ -41,19 +78,23 @@ export class BanList {
         duration,
         rejectIfRedisNotReady: true,
       });
+    // When Redis cannot answer, each process counts the same limit in memory: nothing a
+    // client can do to Redis (fill it, slow it) switches the limit off.
+    this.requestsInMemory = new RateLimiterMemory({
+      points: rateLimit.perMinute,
+      duration: RATE_LIMIT_WINDOW_SECONDS,
+    });
     this.requests = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${KEY_PREFIX}:req`,
       points: rateLimit.perMinute,
       duration: RATE_LIMIT_WINDOW_SECONDS,
       rejectIfRedisNotReady: true,
-      // When Redis cannot answer, each process counts the same limit in memory: nothing a
-      // client can do to Redis (fill it, slow it) switches the limit off.
-      insuranceLimiter: new RateLimiterMemory({
-        points: rateLimit.perMinute,
-        duration: RATE_LIMIT_WINDOW_SECONDS,
-      }),
+      insuranceLimiter: this.requestsInMemory,
     });
+    redis.defineCommand('rlCheckRequest', { numberOfKeys: 2, lua: CHECK_REQUEST_SCRIPT });
+    const commands = redis as unknown as { rlCheckRequest: CheckRequestCommand };
+    this.checkRequestCommand = (...args) => commands.rlCheckRequest(...args);
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
     this.authFailures = limiter(
       'auth',
@@ -71,10 +112,35 @@ export class BanList {
     return `${KEY_PREFIX}:ban:${this.clientOf(ip)}`;
   }
 
-  /** Milliseconds left on the IP's ban, or 0 when it is not banned. */
-  async banRemainingMs(ip: string): Promise<number> {
-    const ttl = await this.redis.pttl(this.banKey(ip));
-    return ttl > 0 ? ttl : 0;
+  /**
+   * A request of `ip`'s client in one round trip: its ban, then, when `counted` and not banned,
+   * its count. Rejects when Redis cannot answer (the caller counts in memory: `countInMemory`).
+   */
+  async checkRequest(ip: string, counted: boolean): Promise<RequestCheck> {
+    const client = this.clientOf(ip);
+    const [banMs, consumed, msBeforeNext] = await this.checkRequestCommand(
+      this.banKey(ip),
+      this.requests.getKey(client),
+      RATE_LIMIT_WINDOW_SECONDS,
+      counted ? 1 : 0,
+    );
+    if (banMs > 0 || !counted) return { banMs };
+    const points = this.config.rateLimit.perMinute;
+    const result = new RateLimiterRes(
+      Math.max(0, points - consumed),
+      msBeforeNext,
+      consumed,
+      consumed === 1,
+    );
+    return { banMs: 0, count: { result, over: consumed > points } };
+  }
+
+  /** Counts a request of `ip`'s client in this process only, while Redis cannot answer. */
+  async countInMemory(ip: string): Promise<{ result: RateLimiterRes; over: boolean }> {
+    return this.requestsInMemory.consume(this.clientOf(ip)).then(
+      (result) => ({ result, over: false }),
+      (result: RateLimiterRes) => ({ result, over: true }),
+    );
   }
 
   /** RATE_LIMIT_EXEMPT_IPS: never counted, limited or banned. */

@@ -9,7 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { clientIp } from '../http/client-ip';
 import { securityEvent } from '../events/security-event';
-import { BanList, RATE_LIMIT_WINDOW_SECONDS } from './ban-list';
+import { BanList, RATE_LIMIT_WINDOW_SECONDS, RequestCheck } from './ban-list';
 
 const HEALTH_PATHS = new Set(['/health', '/health/ready', '/health/database', '/health/detailed']);
 
@@ -83,29 +83,21 @@ export class RateLimitMiddleware {
     req: Request,
     res: Response,
   ): Promise<AppException | undefined> {
-    // Bans cannot be checked while Redis is away; they apply again when it is back.
-    const banMs = await this.bans.banRemainingMs(ip).then(
-      (ms) => {
+    const checked = await this.bans.checkRequest(ip, counted).then(
+      (found) => {
         this.backendAnswered();
-        return ms;
+        return found;
       },
-      (error: unknown) => {
+      async (error: unknown): Promise<RequestCheck> => {
         this.backendFailed(ip, error);
-        return 0;
+        return { banMs: 0, count: counted ? await this.bans.countInMemory(ip) : undefined };
       },
     );
-    if (banMs > 0) return this.blocked(ip, banMs, req);
-    if (!counted) return undefined;
-    try {
-      // Redis, or the in-memory insurance limiter when Redis cannot answer
-      const result = await this.bans.consumeRequest(ip);
-      this.setHeaders(res, result);
-      return undefined;
-    } catch (outcome) {
-      if (outcome instanceof RateLimiterRes) return this.limited(ip, outcome, req, res);
-      this.backendFailed(ip, outcome);
-      return undefined;
-    }
+    if (checked.banMs > 0) return this.blocked(ip, checked.banMs, req);
+    if (!checked.count) return undefined;
+    if (checked.count.over) return this.limited(ip, checked.count.result, req, res);
+    this.setHeaders(res, checked.count.result);
+    return undefined;
   }
 
   private blocked(ip: string, banMs: number, req: Request): AppException {
