@@ -24,6 +24,11 @@ function presentedKey(req: Request): string | undefined {
   return typeof apiKey === 'string' ? apiKey.trim() : undefined;
 }
 
+interface RouteAccess {
+  isPublic: boolean;
+  adminOnly: boolean;
+}
+
 const REASONS = {
   missing: 'no API key was given',
   malformed: 'the API key is invalid',
@@ -40,6 +45,9 @@ const REASONS = {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /** What a route's decorators say, read once per class and handler (metadata does not change). */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteAccess>>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyService,
@@ -48,11 +56,7 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    const flag = (key: string): boolean =>
-      this.reflector.getAllAndOverride<boolean>(key, targets) ?? false;
-    const isPublic =
-      flag(IS_PUBLIC) || (flag(PUBLIC_OUTSIDE_PRODUCTION) && !this.config.isProduction);
+    const { isPublic, adminOnly } = this.routeOf(context);
     if (isPublic || context.getType() !== 'http') return true;
 
     const req = context.switchToHttp().getRequest<Request>();
@@ -63,13 +67,31 @@ export class ApiKeyGuard implements CanActivate {
     req.auth = outcome;
     setLogContext({ userId: outcome.userId });
     logger.debug({ keyId: outcome.keyId }, 'API key verified');
-    if (flag(ADMIN_ONLY) && !outcome.admin) {
+    if (adminOnly && !outcome.admin) {
       throw new AppException(
         403,
         errorMessage('authorizing request', 'an admin API key is required'),
       );
     }
     return true;
+  }
+
+  private routeOf(context: ExecutionContext): RouteAccess {
+    const [handler, type] = [context.getHandler(), context.getClass()];
+    let routes = this.routes.get(type);
+    if (!routes) this.routes.set(type, (routes = new WeakMap()));
+    let route = routes.get(handler);
+    if (!route) {
+      const targets = [handler, type];
+      const flag = (key: string): boolean =>
+        this.reflector.getAllAndOverride<boolean>(key, targets) ?? false;
+      route = {
+        isPublic: flag(IS_PUBLIC) || (flag(PUBLIC_OUTSIDE_PRODUCTION) && !this.config.isProduction),
+        adminOnly: flag(ADMIN_ONLY),
+      };
+      routes.set(handler, route);
+    }
+    return route;
   }
 
   private async reject(

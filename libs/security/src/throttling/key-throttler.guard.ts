@@ -37,6 +37,13 @@ function appendHeader(res: Response, name: string, members: string): void {
   res.setHeader(name, before ? `${String(before)}, ${members}` : members);
 }
 
+/** A throttler a route counts toward, with the limit and ttl its decorators give it. */
+interface RoutePolicy {
+  throttler: KeyThrottlerOptions;
+  limit: Resolvable<number>;
+  ttl: Resolvable<number>;
+}
+
 const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
 
 /**
@@ -56,6 +63,8 @@ const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
  */
 @Injectable()
 export class KeyThrottlerGuard extends ThrottlerGuard {
+  private readonly routes = new WeakMap<object, WeakMap<object, RoutePolicy[]>>();
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() private readonly keyStorage: KeyThrottlerStorage,
@@ -91,24 +100,46 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
 
   /** The policies that count this request, in the order the module lists them. */
   private async policiesOf(context: ExecutionContext): Promise<PolicyWindow[]> {
-    const targets = [context.getHandler(), context.getClass()];
     const windows: PolicyWindow[] = [];
-    for (const throttler of this.throttlers as KeyThrottlerOptions[]) {
-      const { name } = throttler;
-      if (this.reflector.getAllAndOverride<boolean>(SKIP + name, targets)) continue;
+    for (const { throttler, limit, ttl } of this.routePolicies(context)) {
       if ((throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
       if (throttler.exemptIf && (await throttler.exemptIf(context))) continue;
-      const limit = this.reflector.getAllAndOverride<Resolvable<number>>(LIMIT + name, targets);
-      const ttl = this.reflector.getAllAndOverride<Resolvable<number>>(TTL + name, targets);
+      const [limitOf, ttlOf] = [resolve(context, limit), resolve(context, ttl)];
       const window = {
-        name,
-        limit: await resolve(context, limit ?? throttler.limit),
-        ttlMs: await resolve(context, ttl ?? throttler.ttl),
+        name: throttler.name,
+        limit: typeof limitOf === 'number' ? limitOf : await limitOf,
+        ttlMs: typeof ttlOf === 'number' ? ttlOf : await ttlOf,
       };
       // a limit of 0 (KEY_RATE_LIMIT_PER_MINUTE=0, `--rate-limit 0`) switches the policy off
       if (window.limit > 0) windows.push(window);
     }
     return windows;
+  }
+
+  /**
+   * The throttlers a route does not skip, with its `@Throttle` limit and ttl (or the module's),
+   * read once per class and handler: decorators do not change, only what a resolvable limit
+   * resolves to per request.
+   */
+  private routePolicies(context: ExecutionContext): RoutePolicy[] {
+    const [handler, type] = [context.getHandler(), context.getClass()];
+    let routes = this.routes.get(type);
+    if (!routes) this.routes.set(type, (routes = new WeakMap()));
+    let policies = routes.get(handler);
+    if (!policies) {
+      const targets = [handler, type];
+      const read = <T>(key: string): T | undefined =>
+        this.reflector.getAllAndOverride<T>(key, targets);
+      policies = (this.throttlers as KeyThrottlerOptions[])
+        .filter(({ name }) => !read<boolean>(SKIP + name))
+        .map((throttler) => ({
+          throttler,
+          limit: read<Resolvable<number>>(LIMIT + throttler.name) ?? throttler.limit,
+          ttl: read<Resolvable<number>>(TTL + throttler.name) ?? throttler.ttl,
+        }));
+      routes.set(handler, policies);
+    }
+    return policies;
   }
 
   private refusal(req: Request, policy: PolicyCount): AppException {
@@ -132,8 +163,13 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   }
 }
 
-async function resolve(context: ExecutionContext, value: Resolvable<number>): Promise<number> {
-  const resolved = typeof value === 'function' ? await value(context) : value;
+function resolve(context: ExecutionContext, value: Resolvable<number>): number | Promise<number> {
+  if (typeof value !== 'function') return checked(value);
+  const resolved = value(context);
+  return resolved instanceof Promise ? resolved.then(checked) : checked(resolved);
+}
+
+function checked(resolved: number): number {
   if (!Number.isFinite(resolved)) throw new Error(`a throttler limit or ttl is not a number`);
   return resolved;
 }
