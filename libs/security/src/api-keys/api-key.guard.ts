@@ -8,6 +8,7 @@ import { securityEvent } from '../events/security-event';
 import { clientIp } from '../http/client-ip';
 import { BanList } from '../rate-limit/ban-list';
 import { prefixOf } from './api-key-format';
+import { RouteMetadataCache } from '../route-metadata-cache';
 import { ApiKeyService } from './api-key.service';
 import { ADMIN_ONLY, IS_PUBLIC, PUBLIC_OUTSIDE_PRODUCTION } from './public.decorator';
 
@@ -45,8 +46,14 @@ const REASONS = {
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  /** What a route's decorators say, read once per class and handler (metadata does not change). */
-  private readonly routes = new WeakMap<object, WeakMap<object, RouteAccess>>();
+  private readonly routes = new RouteMetadataCache<RouteAccess>((targets) => {
+    const flag = (key: string): boolean =>
+      this.reflector.getAllAndOverride<boolean>(key, targets) ?? false;
+    return {
+      isPublic: flag(IS_PUBLIC) || (flag(PUBLIC_OUTSIDE_PRODUCTION) && !this.config.isProduction),
+      adminOnly: flag(ADMIN_ONLY),
+    };
+  });
 
   constructor(
     private readonly reflector: Reflector,
@@ -56,7 +63,7 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const { isPublic, adminOnly } = this.routeOf(context);
+    const { isPublic, adminOnly } = this.routes.of(context);
     if (isPublic || context.getType() !== 'http') return true;
 
     const req = context.switchToHttp().getRequest<Request>();
@@ -74,24 +81,6 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
     return true;
-  }
-
-  private routeOf(context: ExecutionContext): RouteAccess {
-    const [handler, type] = [context.getHandler(), context.getClass()];
-    let routes = this.routes.get(type);
-    if (!routes) this.routes.set(type, (routes = new WeakMap()));
-    let route = routes.get(handler);
-    if (!route) {
-      const targets = [handler, type];
-      const flag = (key: string): boolean =>
-        this.reflector.getAllAndOverride<boolean>(key, targets) ?? false;
-      route = {
-        isPublic: flag(IS_PUBLIC) || (flag(PUBLIC_OUTSIDE_PRODUCTION) && !this.config.isProduction),
-        adminOnly: flag(ADMIN_ONLY),
-      };
-      routes.set(handler, route);
-    }
-    return route;
   }
 
   private async reject(

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { securityEvent } from '../events/security-event';
+import { RouteMetadataCache } from '../route-metadata-cache';
 import { KeyThrottlerStorage } from './key-throttler.storage';
 import { PolicyCount, PolicyWindow } from './window-counters';
 
@@ -63,7 +64,21 @@ const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
  */
 @Injectable()
 export class KeyThrottlerGuard extends ThrottlerGuard {
-  private readonly routes = new WeakMap<object, WeakMap<object, RoutePolicy[]>>();
+  /**
+   * The throttlers a route does not skip, with its `@Throttle` limit and ttl (or the module's):
+   * decorators do not change, only what a resolvable limit resolves to per request.
+   */
+  private readonly routes = new RouteMetadataCache<RoutePolicy[]>((targets) => {
+    const read = <T>(key: string): T | undefined =>
+      this.reflector.getAllAndOverride<T>(key, targets);
+    return (this.throttlers as KeyThrottlerOptions[])
+      .filter(({ name }) => !read<boolean>(SKIP + name))
+      .map((throttler) => ({
+        throttler,
+        limit: read<Resolvable<number>>(LIMIT + throttler.name) ?? throttler.limit,
+        ttl: read<Resolvable<number>>(TTL + throttler.name) ?? throttler.ttl,
+      }));
+  });
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -101,7 +116,7 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   /** The policies that count this request, in the order the module lists them. */
   private async policiesOf(context: ExecutionContext): Promise<PolicyWindow[]> {
     const windows: PolicyWindow[] = [];
-    for (const { throttler, limit, ttl } of this.routePolicies(context)) {
+    for (const { throttler, limit, ttl } of this.routes.of(context)) {
       if ((throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
       if (throttler.exemptIf && (await throttler.exemptIf(context))) continue;
       const [limitOf, ttlOf] = [resolve(context, limit), resolve(context, ttl)];
@@ -114,32 +129,6 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
       if (window.limit > 0) windows.push(window);
     }
     return windows;
-  }
-
-  /**
-   * The throttlers a route does not skip, with its `@Throttle` limit and ttl (or the module's),
-   * read once per class and handler: decorators do not change, only what a resolvable limit
-   * resolves to per request.
-   */
-  private routePolicies(context: ExecutionContext): RoutePolicy[] {
-    const [handler, type] = [context.getHandler(), context.getClass()];
-    let routes = this.routes.get(type);
-    if (!routes) this.routes.set(type, (routes = new WeakMap()));
-    let policies = routes.get(handler);
-    if (!policies) {
-      const targets = [handler, type];
-      const read = <T>(key: string): T | undefined =>
-        this.reflector.getAllAndOverride<T>(key, targets);
-      policies = (this.throttlers as KeyThrottlerOptions[])
-        .filter(({ name }) => !read<boolean>(SKIP + name))
-        .map((throttler) => ({
-          throttler,
-          limit: read<Resolvable<number>>(LIMIT + throttler.name) ?? throttler.limit,
-          ttl: read<Resolvable<number>>(TTL + throttler.name) ?? throttler.ttl,
-        }));
-      routes.set(handler, policies);
-    }
-    return policies;
   }
 
   private refusal(req: Request, policy: PolicyCount): AppException {

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
 
 /** The UTC day a usage row counts on, and the table's upsert of one shard of it. */
 const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
@@ -141,14 +142,7 @@ export class HotPathFunctions1765238400000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
-      CREATE FUNCTION "active_generations"(key uuid, turn int) RETURNS bigint
-      LANGUAGE plpgsql VOLATILE AS $$
-      BEGIN
-        RETURN (SELECT count(*) FROM generations
-                 WHERE api_key_id = key AND status IN ('queued', 'running'));
-      END
-      $$`);
+    await new ActiveGenerationsFunction1765152000000().up(queryRunner);
     await queryRunner.query(`DROP FUNCTION "generation_succeed"(uuid, int, text, int, int)`);
     await queryRunner.query(`DROP FUNCTION "generation_claim"(uuid, int, text, int, text)`);
     await queryRunner.query(`
