@@ -398,6 +398,24 @@ describe('bans', () => {
     );
   });
 
+  it("keeps a client's ban and counters under one hash tag (one Redis Cluster slot: the check is one script)", async () => {
+    const ip = nextIp();
+    const hashTag = (key: string): string | undefined => /\{([^}]*)\}/.exec(key)?.[1];
+    const redis = new Redis(SECURITY_REDIS_URL);
+    try {
+      for (const status of [404, 404, 429])
+        expect((await fetch(`${api.url}/nope`, from(ip))).status).toBe(status);
+      const counters = (await redis.keys(`rl:*${ip}*`)).sort();
+      expect(counters).toEqual([`rl:req:{${ip}}`, `rl:viol:{${ip}}`]);
+      for (const status of [429, 403])
+        expect((await fetch(`${api.url}/nope`, from(ip))).status).toBe(status);
+      expect(await redis.exists(`rl:ban:{${ip}}`)).toBe(1);
+      expect(new Set([...counters, `rl:ban:{${ip}}`].map(hashTag))).toEqual(new Set([ip]));
+    } finally {
+      await redis.quit();
+    }
+  });
+
   it('lets a ban expire, and the client starts clean', async () => {
     const ip = nextIp();
     await banned(ip);

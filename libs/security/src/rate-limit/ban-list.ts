@@ -108,8 +108,17 @@ export class BanList {
     return clientKey(ip, this.config.rateLimit.ipv6Prefix);
   }
 
+  /**
+   * The client as its Redis keys name it: in braces, a hash tag, so that its ban and its
+   * counters live in one slot of a Redis Cluster (the request check reads the ban and counts in
+   * one script).
+   */
+  private slotOf(ip: string): string {
+    return `{${this.clientOf(ip)}}`;
+  }
+
   private banKey(ip: string): string {
-    return `${KEY_PREFIX}:ban:${this.clientOf(ip)}`;
+    return `${KEY_PREFIX}:ban:${this.slotOf(ip)}`;
   }
 
   /**
@@ -117,10 +126,9 @@ export class BanList {
    * its count. Rejects when Redis cannot answer (the caller counts in memory: `countInMemory`).
    */
   async checkRequest(ip: string, counted: boolean): Promise<RequestCheck> {
-    const client = this.clientOf(ip);
     const [banMs, consumed, msBeforeNext] = await this.checkRequestCommand(
       this.banKey(ip),
-      this.requests.getKey(client),
+      this.requests.getKey(this.slotOf(ip)),
       RATE_LIMIT_WINDOW_SECONDS,
       counted ? 1 : 0,
     );
@@ -137,7 +145,7 @@ export class BanList {
 
   /** Counts a request of `ip`'s client in this process only, while Redis cannot answer. */
   async countInMemory(ip: string): Promise<{ result: RateLimiterRes; over: boolean }> {
-    return this.requestsInMemory.consume(this.clientOf(ip)).then(
+    return this.requestsInMemory.consume(this.slotOf(ip)).then(
       (result) => ({ result, over: false }),
       (result: RateLimiterRes) => ({ result, over: true }),
     );
@@ -200,15 +208,15 @@ export class BanList {
   }
 
   private async resetCounters(ip: string): Promise<void> {
-    const client = this.clientOf(ip);
+    const slot = this.slotOf(ip);
     await Promise.all(
-      [this.requests, this.violations, this.authFailures].map((l) => l.delete(client)),
+      [this.requests, this.violations, this.authFailures].map((l) => l.delete(slot)),
     );
   }
 
   /** Counts one request of `ip`'s client; rejects with a RateLimiterRes over the limit. */
   consumeRequest(ip: string): Promise<RateLimiterRes> {
-    return this.requests.consume(this.clientOf(ip));
+    return this.requests.consume(this.slotOf(ip));
   }
 
   /** The threshold-th event within the window bans (consume rejects only past it, hence >=). */
@@ -219,7 +227,7 @@ export class BanList {
     reason: string,
   ): Promise<boolean> {
     if (this.isExempt(ip)) return false;
-    const result = await limiter.consume(this.clientOf(ip)).catch((outcome: unknown) => {
+    const result = await limiter.consume(this.slotOf(ip)).catch((outcome: unknown) => {
       if (outcome instanceof RateLimiterRes) return outcome;
       throw outcome;
     });
