@@ -119,6 +119,10 @@ const GROUPS: Group[] = [
         floor: 0.7,
         summary: 'livenessVsBare',
       },
+      {
+        name: 'liveness GET /health: full stack vs bare NestJS on the Fastify adapter',
+        side: { label: 'bare NestJS, Fastify', kind: 'bare-nest-fastify' },
+      },
     ],
   },
   onOff('authenticated GET /generations/:id: full vs stack off', 'stack off', STACK_OFF, 0.6),

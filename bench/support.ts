@@ -42,10 +42,10 @@ export interface Started {
 
 /**
  * What `npm run bench` starts: the api and the worker from the build, and the baselines it builds
- * itself from `bench/baselines` (bare NestJS; NestJS by its packages' documentation defaults; the
- * plain `node:http` + `pg` cost floor).
+ * itself from `bench/baselines` (bare NestJS, on Express and on Fastify; NestJS by its packages'
+ * documentation defaults; the plain `node:http` + `pg` cost floor).
  */
-export type Kind = 'api' | 'worker' | 'bare-nest' | 'docs-default' | 'floor';
+export type Kind = 'api' | 'worker' | 'bare-nest' | 'bare-nest-fastify' | 'docs-default' | 'floor';
 
 /**
  * The heap flags `npm run start:api`, `start:worker` and `npm start` give Node (package.json's
