@@ -121,7 +121,11 @@ const GROUPS: Group[] = [
       },
       {
         name: 'liveness GET /health: full stack vs bare NestJS on the Fastify adapter',
-        side: { label: 'bare NestJS, Fastify', kind: 'bare-nest-fastify' },
+        side: {
+          label: 'bare NestJS, Fastify',
+          kind: 'bare-nest',
+          env: { BENCH_HTTP_ADAPTER: 'fastify' },
+        },
       },
     ],
   },

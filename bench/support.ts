@@ -45,7 +45,7 @@ export interface Started {
  * itself from `bench/baselines` (bare NestJS, on Express and on Fastify; NestJS by its packages'
  * documentation defaults; the plain `node:http` + `pg` cost floor).
  */
-export type Kind = 'api' | 'worker' | 'bare-nest' | 'bare-nest-fastify' | 'docs-default' | 'floor';
+export type Kind = 'api' | 'worker' | 'bare-nest' | 'docs-default' | 'floor';
 
 /**
  * The heap flags `npm run start:api`, `start:worker` and `npm start` give Node (package.json's
