@@ -119,11 +119,10 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
     for (const { throttler, limit, ttl } of this.routes.of(context)) {
       if ((throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
       if (throttler.exemptIf && (await throttler.exemptIf(context))) continue;
-      const [limitOf, ttlOf] = [resolve(context, limit), resolve(context, ttl)];
       const window = {
         name: throttler.name,
-        limit: typeof limitOf === 'number' ? limitOf : await limitOf,
-        ttlMs: typeof ttlOf === 'number' ? ttlOf : await ttlOf,
+        limit: await resolve(context, limit),
+        ttlMs: await resolve(context, ttl),
       };
       // a limit of 0 (KEY_RATE_LIMIT_PER_MINUTE=0, `--rate-limit 0`) switches the policy off
       if (window.limit > 0) windows.push(window);
@@ -152,13 +151,8 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   }
 }
 
-function resolve(context: ExecutionContext, value: Resolvable<number>): number | Promise<number> {
-  if (typeof value !== 'function') return checked(value);
-  const resolved = value(context);
-  return resolved instanceof Promise ? resolved.then(checked) : checked(resolved);
-}
-
-function checked(resolved: number): number {
+async function resolve(context: ExecutionContext, value: Resolvable<number>): Promise<number> {
+  const resolved = typeof value === 'function' ? await value(context) : value;
   if (!Number.isFinite(resolved)) throw new Error(`a throttler limit or ttl is not a number`);
   return resolved;
 }
