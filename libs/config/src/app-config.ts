@@ -4,10 +4,32 @@ import {
   GenAiProviderName,
   LogLevel,
 } from './environment-variables';
-import { splitList } from './validators';
+import { parseHostPort, splitList } from './validators';
 
 /** The platform's processes; each entry point declares which it is, once (`startProcess`). */
 export type ServiceName = 'api' | 'worker' | 'cli';
+
+/** How the platform reaches Redis (SPEC §13). */
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Redis as the one connection factory needs it. `url` carries the address in standalone mode;
+ * in Sentinel and Cluster mode only its credentials, TLS (`rediss:`) and, for Sentinel, its db.
+ */
+export interface RedisSettings {
+  url: string;
+  mode: RedisMode;
+  sentinels: HostPort[];
+  sentinelName?: string;
+  sentinelPassword?: string;
+  clusterNodes: HostPort[];
+  tlsCaFile?: string;
+}
 
 export type TrustProxySetting = false | number | string[];
 
@@ -39,8 +61,14 @@ export abstract class AppConfig {
     bodyLimit: string;
     docsEnabled: boolean;
   };
-  abstract readonly database: { url: string; poolMax: number; slowQueryMs: number };
-  abstract readonly redis: { url: string };
+  abstract readonly database: {
+    url: string;
+    /** A direct connection (not PgBouncer) for `CREATE DATABASE` and migrations. */
+    migrationUrl: string;
+    poolMax: number;
+    slowQueryMs: number;
+  };
+  abstract readonly redis: RedisSettings;
   abstract readonly logging: {
     level: LogLevel;
     dir: string;
@@ -77,6 +105,8 @@ export abstract class AppConfig {
     jobTimeoutMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** Bull's key prefix; in Cluster mode each queue's keys also carry a hash tag. */
+    prefix: string;
   };
   abstract readonly generations: { retentionDays: number };
   abstract readonly shutdown: { timeoutMs: number; drainDelayMs: number };
@@ -94,6 +124,34 @@ export abstract class AppConfig {
     openai: { baseUrl: string; apiKey?: string; model: string; timeoutMs: number };
   };
   abstract readonly metrics: { enabled: boolean; token?: string };
+}
+
+/** The db number a redis:// URL names (`/3`), or undefined when it names none. */
+export function redisDatabaseOf(url: string): number | undefined {
+  try {
+    const path = new URL(url).pathname.replace(/^\//, '');
+    return path === '' ? undefined : Number(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function hostPorts(value: string | undefined): HostPort[] {
+  return splitList(value).flatMap((entry) => parseHostPort(entry) ?? []);
+}
+
+function redisSettings(env: EnvironmentVariables): RedisSettings {
+  const sentinels = hostPorts(env.REDIS_SENTINELS);
+  const clusterNodes = hostPorts(env.REDIS_CLUSTER_NODES);
+  return {
+    url: env.REDIS_URL,
+    mode: clusterNodes.length > 0 ? 'cluster' : sentinels.length > 0 ? 'sentinel' : 'standalone',
+    sentinels,
+    sentinelName: env.REDIS_SENTINEL_NAME || undefined,
+    sentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
+    clusterNodes,
+    tlsCaFile: env.REDIS_TLS_CA_FILE || undefined,
+  };
 }
 
 function parseTrustProxy(value: string | undefined): TrustProxySetting {
@@ -117,10 +175,11 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
     },
     database: {
       url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_MIGRATION_URL || env.DATABASE_URL,
       poolMax: env.DB_POOL_MAX,
       slowQueryMs: env.DB_SLOW_QUERY_MS,
     },
-    redis: { url: env.REDIS_URL },
+    redis: redisSettings(env),
     logging: {
       level: env.LOG_LEVEL,
       dir: env.LOG_DIR,
@@ -159,6 +218,7 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
       jobTimeoutMs: env.JOB_TIMEOUT_MS,
       lockDurationMs: env.QUEUE_LOCK_DURATION_MS,
       stalledIntervalMs: env.QUEUE_STALLED_INTERVAL_MS,
+      prefix: env.QUEUE_PREFIX,
     },
     generations: { retentionDays: env.GENERATION_RETENTION_DAYS },
     shutdown: { timeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS },

@@ -8,6 +8,7 @@ export const DEFAULTS: Record<string, string> = {
   DB_POOL_MAX: '10',
   DB_SLOW_QUERY_MS: '500',
   REDIS_URL: 'redis://localhost:6379',
+  QUEUE_PREFIX: 'bull',
   LOG_DIR: 'logs',
   LOG_TO_FILES: 'true',
   LOG_MAX_SIZE: '50m',
@@ -88,6 +89,12 @@ export const KNOWN_VARIABLES = [
   'OPENAI_API_KEY',
   'METRICS_TOKEN',
   'GENAI_MODELS',
+  'DATABASE_MIGRATION_URL',
+  'REDIS_TLS_CA_FILE',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
+  'REDIS_SENTINEL_PASSWORD',
+  'REDIS_CLUSTER_NODES',
 ] as const;
 
 /** Variables for which an empty string means something (an empty list), not "unset". */

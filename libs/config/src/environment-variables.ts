@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import {
   IsAddressList,
+  IsHostPortList,
   IsOriginList,
   IsTrustProxy,
   IsUrlWithProtocol,
@@ -81,6 +82,37 @@ export class EnvironmentVariables {
     mustBe('a redis:// or rediss:// URL with a host', { echo: false }),
   )
   REDIS_URL: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_TLS_CA_FILE !== undefined)
+  @IsString()
+  @MinLength(1, mustBe('the path of a PEM file'))
+  REDIS_TLS_CA_FILE?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_SENTINELS !== undefined)
+  @IsHostPortList(mustBe('a comma-separated list of host:port'))
+  REDIS_SENTINELS?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_SENTINEL_NAME !== undefined)
+  @Matches(/^[A-Za-z0-9._-]{1,100}$/, mustBe("a Sentinel master's name (letters, digits, . _ -)"))
+  REDIS_SENTINEL_NAME?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.REDIS_CLUSTER_NODES !== undefined)
+  @IsHostPortList(mustBe('a comma-separated list of host:port'))
+  REDIS_CLUSTER_NODES?: string;
+
+  @Matches(/^[A-Za-z0-9_.-]{1,50}$/, mustBe('1 to 50 letters, digits, . _ or -'))
+  QUEUE_PREFIX: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.DATABASE_MIGRATION_URL !== undefined)
+  @IsUrlWithProtocol(
+    ['postgres', 'postgresql'],
+    mustBe('a postgres:// URL with a host', { echo: false }),
+  )
+  DATABASE_MIGRATION_URL?: string;
 
   @IsIn(LOG_LEVELS, mustBe(`one of ${LOG_LEVELS.join(', ')}`))
   LOG_LEVEL: LogLevel;

@@ -1,5 +1,5 @@
 export { AppConfig } from './app-config';
-export type { KeyLimits, ServiceName } from './app-config';
+export type { HostPort, KeyLimits, RedisMode, RedisSettings, ServiceName } from './app-config';
 export { appVersion } from './app-version';
 export { ConfigModule } from './config.module';
 export type { GenAiProviderName, LogLevel } from './environment-variables';

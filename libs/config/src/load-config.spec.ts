@@ -133,6 +133,73 @@ describe('loadConfig', () => {
     ]);
   });
 
+  describe('Redis modes and the migration URL (SPEC §13)', () => {
+    it('is standalone by default, with Bull prefix bull and migrations through DATABASE_URL', () => {
+      const config = loadConfig({ DATABASE_URL: 'postgres://u@pgbouncer:6432/app' }, NO_DOTENV);
+      expect(config.redis).toMatchObject({ mode: 'standalone', sentinels: [], clusterNodes: [] });
+      expect(config.queue.prefix).toBe('bull');
+      expect(config.database.migrationUrl).toBe('postgres://u@pgbouncer:6432/app');
+    });
+
+    it('reads Sentinel mode from REDIS_SENTINELS and the master name', () => {
+      const config = loadConfig(
+        {
+          REDIS_SENTINELS: 'sentinel-0:26379, [fd00::1]:26380',
+          REDIS_SENTINEL_NAME: 'mymaster',
+          REDIS_SENTINEL_PASSWORD: 's3cret',
+          DATABASE_MIGRATION_URL: 'postgres://u@postgres:5432/app',
+        },
+        NO_DOTENV,
+      );
+      expect(config.redis).toMatchObject({
+        mode: 'sentinel',
+        sentinels: [
+          { host: 'sentinel-0', port: 26379 },
+          { host: 'fd00::1', port: 26380 },
+        ],
+        sentinelName: 'mymaster',
+        sentinelPassword: 's3cret',
+      });
+      expect(config.database.migrationUrl).toBe('postgres://u@postgres:5432/app');
+    });
+
+    it('reads Cluster mode from REDIS_CLUSTER_NODES', () => {
+      const config = loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001,c:7002' }, NO_DOTENV);
+      expect(config.redis.mode).toBe('cluster');
+      expect(config.redis.clusterNodes).toHaveLength(3);
+    });
+
+    it.each([
+      [
+        { REDIS_SENTINELS: 'sentinel', REDIS_SENTINEL_NAME: 'm' },
+        /^REDIS_SENTINELS must be a comma-separated list of host:port/,
+      ],
+      [{ REDIS_SENTINELS: 'a:26379' }, /^REDIS_SENTINEL_NAME must name the Sentinel master/],
+      [{ REDIS_CLUSTER_NODES: 'a:99999' }, /^REDIS_CLUSTER_NODES must be a comma-separated list/],
+      [
+        { REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://:pw@x:6379/2' },
+        /^REDIS_URL must name database 0 or none in Cluster mode/,
+      ],
+      [
+        { REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 'b:26379', REDIS_SENTINEL_NAME: 'm' },
+        /^REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one Redis mode, not both/,
+      ],
+      [
+        { REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' },
+        /^REDIS_TLS_CA_FILE: cannot read \/nonexistent\/ca.pem \(ENOENT\)/,
+      ],
+      [{ QUEUE_PREFIX: 'bull:{x}' }, /^QUEUE_PREFIX must be 1 to 50 letters/],
+      [
+        { DATABASE_MIGRATION_URL: 'mysql://x' },
+        /^DATABASE_MIGRATION_URL must be a postgres:\/\/ URL/,
+      ],
+    ])('rejects %j with one line naming the variable', (env, expected) => {
+      const problems = problemsOf(env as Record<string, string>);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(expected);
+    });
+  });
+
   describe('NAME_FILE', () => {
     it('reads the value from the file without its trailing newline', () => {
       const config = loadConfig({ OPENAI_API_KEY_FILE: secretFile('sk-test\n') }, NO_DOTENV);

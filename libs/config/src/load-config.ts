@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
-import { AppConfig, ServiceName, toAppConfig } from './app-config';
+import { AppConfig, ServiceName, redisDatabaseOf, toAppConfig } from './app-config';
 import { ConfigValidationError } from './config-validation.error';
 import { DEFAULTS, ENVIRONMENT_DEFAULTS, KNOWN_VARIABLES, KEEPS_EMPTY_VALUE } from './defaults';
 import { ENVIRONMENTS, Environment, EnvironmentVariables } from './environment-variables';
@@ -110,6 +110,35 @@ function crossFieldProblems(env: EnvironmentVariables): string[] {
     problems.push(
       `BULL_BOARD_PASSWORD must be at least ${MIN_SECRET_LENGTH} characters in production`,
     );
+  }
+  problems.push(...redisModeProblems(env));
+  return problems;
+}
+
+/** Which Redis the settings describe must be one, and complete (SPEC §13). */
+function redisModeProblems(env: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+    problems.push('REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one Redis mode, not both');
+  }
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    problems.push('REDIS_SENTINEL_NAME must name the Sentinel master when REDIS_SENTINELS is set');
+  }
+  if (env.REDIS_CLUSTER_NODES && typeof env.REDIS_URL === 'string') {
+    const db = redisDatabaseOf(env.REDIS_URL);
+    if (db !== undefined && db !== 0) {
+      problems.push(
+        `REDIS_URL must name database 0 or none in Cluster mode (REDIS_CLUSTER_NODES is set; got ${db})`,
+      );
+    }
+  }
+  if (env.REDIS_TLS_CA_FILE) {
+    try {
+      readFileSync(env.REDIS_TLS_CA_FILE);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`REDIS_TLS_CA_FILE: cannot read ${env.REDIS_TLS_CA_FILE} (${code})`);
+    }
   }
   return problems;
 }

@@ -96,6 +96,20 @@ function listValidator(name: string, accept: (value: string) => boolean) {
     );
 }
 
+/** `host:port`, the way Sentinel and Cluster node lists are written (IPv6 in brackets). */
+export function parseHostPort(entry: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry.trim());
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1] ?? match[2], port };
+}
+
+export const IsHostPortList = listValidator(
+  'isHostPortList',
+  (value) => splitList(value).length > 0 && splitList(value).every((e) => !!parseHostPort(e)),
+);
+
 export const IsTrustProxy = listValidator('isTrustProxy', isTrustProxy);
 export const IsAddressList = listValidator('isAddressList', (value) =>
   splitList(value).every(isAddressOrCidr),
