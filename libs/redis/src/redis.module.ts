@@ -1,8 +1,11 @@
 import { AppConfig } from '@app/config';
 import { Global, Inject, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
-import { checkEvictionPolicy, createRedisConnection } from './redis-connection.factory';
-import { describeRedisUrl } from './redis-endpoint';
+import {
+  RedisClient,
+  checkEvictionPolicy,
+  createRedisConnection,
+} from './redis-connection.factory';
+import { describeRedis } from './redis-endpoint';
 import { REDIS_CLIENT } from './redis.constants';
 
 /**
@@ -15,19 +18,19 @@ import { REDIS_CLIENT } from './redis.constants';
     {
       provide: REDIS_CLIENT,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => createRedisConnection(config.redis.url, 'command'),
+      useFactory: (config: AppConfig) => createRedisConnection(config.redis, 'command'),
     },
   ],
   exports: [REDIS_CLIENT],
 })
 export class RedisModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    const endpoint = describeRedisUrl(this.config.redis.url);
+    const endpoint = describeRedis(this.config.redis);
     // Checked on every (re)connection: a failover may land on a differently configured server.
     this.redis.on('ready', () => {
       checkEvictionPolicy(this.redis, endpoint).catch(() => undefined);
@@ -35,6 +38,8 @@ export class RedisModule implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.redis.quit().catch(() => undefined);
+    // a Sentinel client's failover detector keeps its sentinel subscriptions after QUIT
+    this.redis.disconnect();
   }
 }

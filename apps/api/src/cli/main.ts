@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
 import { closeLoggers, getLogger } from '@app/logging';
-import { REDIS_CLIENT, waitUntilReady } from '@app/redis';
+import { REDIS_CLIENT, RedisClient, waitUntilReady } from '@app/redis';
 import { AppConfig } from '@app/config';
 import {
   ApiKeyService,
@@ -15,7 +15,6 @@ import {
 } from '@app/security';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type Redis from 'ioredis';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PLATFORM_SCHEMA } from '../database/schema';
@@ -256,7 +255,7 @@ const COMMANDS: Record<string, Command> = {
     }
     const ip = normalizeIp(address);
     return withContext(async (app) => {
-      await waitUntilReady(app.get<Redis>(REDIS_CLIENT), REDIS_READY_TIMEOUT_MS);
+      await waitUntilReady(app.get<RedisClient>(REDIS_CLIENT), REDIS_READY_TIMEOUT_MS);
       const bans = app.get(BanList);
       const client = bans.clientOf(ip);
       const lifted = await bans.unban(ip);

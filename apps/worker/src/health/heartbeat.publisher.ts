@@ -2,14 +2,13 @@ import { AppConfig } from '@app/config';
 import { getLogger } from '@app/logging';
 import { WORKER_HEARTBEATS_KEY, WorkerHeartbeat } from '@app/health';
 import { QueueRegistry, activeJobCount } from '@app/queue';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import {
   BeforeApplicationShutdown,
   Inject,
   Injectable,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import Redis from 'ioredis';
 import { hostname } from 'node:os';
 
 const logger = getLogger('WorkerHeartbeat');
@@ -26,7 +25,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
   ) {}
@@ -34,12 +33,18 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, BeforeApplica
   onApplicationBootstrap(): void {
     const periodMs = this.config.worker.heartbeatSeconds * 1000;
     void this.beat(periodMs);
+    // at once on every (re)connection too: the first beat may come before the connection is
+    // up, and a failed-over Redis may have lost the hash
+    this.redis.on('ready', this.onReady);
     this.timer = setInterval(() => void this.beat(periodMs), periodMs);
     this.timer.unref();
   }
 
+  private readonly onReady = (): void => void this.beat(this.config.worker.heartbeatSeconds * 1000);
+
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    this.redis.off('ready', this.onReady);
     await this.redis.hdel(WORKER_HEARTBEATS_KEY, this.id).catch(() => undefined);
   }
 

@@ -1,8 +1,8 @@
 import { AppConfig } from '@app/config';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
+import { Cluster } from 'ioredis';
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import Redis from 'ioredis';
 import { hostname } from 'node:os';
 import { withTimeout } from '@app/lifecycle';
 import { reasonOf } from '../report/health-body';
@@ -22,7 +22,7 @@ export class RedisHealthIndicator {
 
   constructor(
     private readonly health: HealthIndicatorService,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {}
 
@@ -53,6 +53,8 @@ export class RedisHealthIndicator {
       const evictionPolicy = infoField(info, 'maxmemory_policy');
       const details = {
         responseTimeMs: round(performance.now() - started),
+        mode: this.config.redis.mode,
+        ...(await withTimeout(this.topology(), this.config.health.checkTimeoutMs, 'Redis')),
         version: infoField(info, 'redis_version'),
         usedMemoryBytes: Number(infoField(info, 'used_memory') ?? 0),
         maxMemoryBytes: Number(infoField(info, 'maxmemory') ?? 0),
@@ -62,7 +64,38 @@ export class RedisHealthIndicator {
       };
       return check.up(details);
     } catch (error) {
-      return check.down({ message: reasonOf(error) });
+      return check.down({ mode: this.config.redis.mode, message: reasonOf(error) });
     }
+  }
+
+  /**
+   * Where the client is now (admin-only detail): for Sentinel the master it follows, for a
+   * Cluster the state and every node with its role and connection.
+   */
+  private async topology(): Promise<Record<string, unknown>> {
+    const redis = this.redis;
+    if (redis instanceof Cluster) {
+      const info = String(await redis.cluster('INFO'));
+      return {
+        clusterState: infoField(info, 'cluster_state'),
+        clusterSlotsOk: Number(infoField(info, 'cluster_slots_ok') ?? 0),
+        nodes: redis
+          .nodes()
+          .map((node) => ({
+            address: `${node.options.host}:${node.options.port}`,
+            role: node.options.readOnly ? 'replica' : 'master',
+            status: node.status,
+          }))
+          .sort((a, b) => a.address.localeCompare(b.address)),
+      };
+    }
+    if (this.config.redis.mode === 'sentinel') {
+      const socket = redis.stream;
+      return {
+        sentinelMaster: this.config.redis.sentinelName,
+        master: socket?.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : undefined,
+      };
+    }
+    return {};
   }
 }

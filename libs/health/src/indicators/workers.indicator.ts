@@ -1,8 +1,7 @@
 import { AppConfig } from '@app/config';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import Redis from 'ioredis';
 import { withTimeout } from '@app/lifecycle';
 import { reasonOf } from '../report/health-body';
 import { WORKER_HEARTBEATS_KEY, WorkerHeartbeat } from '../workers/worker-heartbeat';
@@ -23,7 +22,7 @@ function parse(value: string): WorkerHeartbeat | undefined {
 export class WorkersHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {}
 

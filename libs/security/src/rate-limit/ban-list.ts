@@ -1,9 +1,8 @@
 import { AppConfig } from '@app/config';
 import { getLogger } from '@app/logging';
 import { ipBansTotal } from '@app/metrics';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
 import { AddressList, clientKey } from '../http/client-ip';
@@ -65,7 +64,7 @@ export class BanList {
   private readonly exempt: AddressList;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {
     const { rateLimit } = config;

@@ -3,8 +3,7 @@ import { AppException, errorMessage } from '@app/exceptions';
 import { getLogger } from '@app/logging';
 import { bannedRequestsTotal, rateLimitHitsTotal } from '@app/metrics';
 import { Inject, Injectable } from '@nestjs/common';
-import { REDIS_CLIENT } from '@app/redis';
-import Redis from 'ioredis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { clientIp } from '../http/client-ip';
@@ -52,7 +51,7 @@ export class RateLimitMiddleware {
   constructor(
     private readonly bans: BanList,
     private readonly config: AppConfig,
-    @Inject(REDIS_CLIENT) redis: Redis,
+    @Inject(REDIS_CLIENT) redis: RedisClient,
   ) {
     // the outage ends when Redis is back, whether or not a request comes by then
     redis.on('ready', () => this.backendAnswered());

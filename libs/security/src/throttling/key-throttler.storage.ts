@@ -1,8 +1,7 @@
 import { getLogger } from '@app/logging';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import Redis from 'ioredis';
 import { KEY_PREFIX } from '../rate-limit/ban-list';
 import {
   MemoryWindows,
@@ -32,7 +31,7 @@ export class KeyThrottlerStorage implements ThrottlerStorage {
   private readonly command: ThrottleCommand;
   private lastOutageLog = 0;
 
-  constructor(@Inject(REDIS_CLIENT) redis: Redis) {
+  constructor(@Inject(REDIS_CLIENT) redis: RedisClient) {
     redis.defineCommand('rlThrottle', { lua: THROTTLE_SCRIPT });
     const commands = redis as unknown as { rlThrottle: ThrottleCommand };
     this.command = (...args) => commands.rlThrottle(...args);
