@@ -17,15 +17,17 @@ export interface DatabaseSchema {
 
 /**
  * The single description of how the platform talks to PostgreSQL: used by both apps, the CLI
- * and TypeORM's migration commands; `synchronize` is never on.
+ * and TypeORM's migration commands (those with `url` = DATABASE_MIGRATION_URL); `synchronize`
+ * is never on.
  */
 export function buildDataSourceOptions(
   config: AppConfig,
   schema: DatabaseSchema = { entities: [], migrations: [] },
+  url: string = config.database.url,
 ): DataSourceOptions {
   return {
     type: 'postgres',
-    url: config.database.url,
+    url,
     entities: schema.entities,
     migrations: schema.migrations,
     migrationsTableName: 'migrations',

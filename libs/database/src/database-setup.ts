@@ -31,7 +31,10 @@ async function ensureDatabaseExists(url: string): Promise<boolean> {
 
 /** Runs every pending migration, each in its own transaction. Returns the names it ran. */
 async function runPendingMigrations(config: AppConfig, schema: DatabaseSchema): Promise<string[]> {
-  const dataSource = new DataSource(buildDataSourceOptions(config, schema));
+  // through the direct connection: a pooler in transaction mode is no place for DDL
+  const dataSource = new DataSource(
+    buildDataSourceOptions(config, schema, config.database.migrationUrl),
+  );
   await dataSource.initialize();
   try {
     const ran = await dataSource.runMigrations({ transaction: 'each' });
@@ -41,10 +44,14 @@ async function runPendingMigrations(config: AppConfig, schema: DatabaseSchema): 
   }
 }
 
-/** `db:setup`: the database exists and is migrated afterwards; safe to run any number of times. */
+/**
+ * `db:setup`: the database exists and is migrated afterwards; safe to run any number of times.
+ * Both steps use DATABASE_MIGRATION_URL (PgBouncer cannot `CREATE DATABASE` nor reach the
+ * maintenance database).
+ */
 export async function setupDatabase(config: AppConfig, schema: DatabaseSchema): Promise<void> {
-  const { database } = describeDatabaseUrl(config.database.url);
-  if (await ensureDatabaseExists(config.database.url)) {
+  const { database } = describeDatabaseUrl(config.database.migrationUrl);
+  if (await ensureDatabaseExists(config.database.migrationUrl)) {
     logger.info({ database }, `created database ${database}`);
   }
   const ran = await runPendingMigrations(config, schema);

@@ -4,5 +4,12 @@ import { buildDataSourceOptions } from '@app/database';
 import { DataSource } from 'typeorm';
 import { PLATFORM_SCHEMA } from './schema';
 
-/** Entry for TypeORM's own CLI (`npm run migration:generate`, `migration:revert`). */
-export default new DataSource(buildDataSourceOptions(loadConfigOrExit('cli'), PLATFORM_SCHEMA));
+const config = loadConfigOrExit('cli');
+
+/**
+ * Entry for TypeORM's own CLI (`npm run migration:generate`, `migration:revert`): schema changes
+ * go through DATABASE_MIGRATION_URL, the direct connection.
+ */
+export default new DataSource(
+  buildDataSourceOptions(config, PLATFORM_SCHEMA, config.database.migrationUrl),
+);
