@@ -6,9 +6,9 @@ import { testEnv } from './test-env';
 
 /**
  * A fresh database at `databaseUrl`, created and migrated by the real `db:setup` command, and an
- * empty Redis index at `redisUrl` (what each suite's global setup starts from).
+ * empty Redis index at `redisUrl` when one is given (what each suite's global setup starts from).
  */
-export async function resetTestStores(databaseUrl: string, redisUrl: string): Promise<void> {
+export async function resetTestStores(databaseUrl: string, redisUrl?: string): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);
   const admin = new Client({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres') });
   await admin.connect();
@@ -20,6 +20,7 @@ export async function resetTestStores(databaseUrl: string, redisUrl: string): Pr
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 
+  if (!redisUrl) return;
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   await redis.quit();
