@@ -8,7 +8,16 @@ import * as ts from 'typescript';
  * cycle between libs.
  */
 const ROOT = join(__dirname, '..', '..');
-const FOUNDATION = ['config', 'logging', 'exceptions', 'lifecycle', 'database', 'redis', 'queue'];
+const FOUNDATION = [
+  'tracing',
+  'config',
+  'logging',
+  'exceptions',
+  'lifecycle',
+  'database',
+  'redis',
+  'queue',
+];
 const FEATURE = ['generations', 'security', 'health', 'metrics'];
 
 function sources(dir: string): string[] {

@@ -2,6 +2,7 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { InFlightRequests } from './in-flight-requests';
 import { closeLoggers, getLogger } from '@app/logging';
+import { shutdownTracing } from '@app/tracing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ShutdownState } from './shutdown-state';
 import { TimeoutError, withTimeout } from './with-timeout';
@@ -63,6 +64,8 @@ export function enableGracefulShutdown(
         await app.get(InFlightRequests).drained();
       }
       await app.close();
+      // spans of the last requests and jobs reach the collector before exit
+      await shutdownTracing();
     };
     try {
       await withTimeout(close(), options.timeoutMs, 'shutdown');

@@ -1,4 +1,4 @@
-export { runInJobContext, withLogContext } from './context/job-context';
+export { jobTraceparent, runInJobContext, withLogContext } from './context/job-context';
 export { getLogContext, setLogContext } from './context/log-context';
 export { LogDirectoryError } from './destinations/log-files';
 export { getLogger } from './get-logger';

@@ -1,4 +1,5 @@
-import { getLogger, runInJobContext } from '@app/logging';
+import { getLogger, jobTraceparent, runInJobContext } from '@app/logging';
+import { runInConsumerSpan } from '@app/tracing';
 import type { Job } from 'bull';
 
 const logger = getLogger('JobRunner');
@@ -11,22 +12,36 @@ export function activeJobCount(): number {
 
 /**
  * How every processor runs a job: inside its log context (jobId, queue, and the requestId/userId
- * of the request that queued it), with a failure logged once with that context and its stack,
- * then rethrown so Bull records it (failedReason) and retries or fails the job.
+ * of the request that queued it) and, when tracing is on, a span continuing the producer's trace
+ * (one per attempt), with a failure logged once with that context and its stack, then rethrown
+ * so Bull records it (failedReason) and retries or fails the job.
  */
 export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
-  return runInJobContext(job, async () => {
-    active += 1;
-    try {
-      return await handler();
-    } catch (error) {
-      logger.error(
-        { err: error, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 },
-        `Error processing job ${String(job.id)} of ${job.queue.name}`,
-      );
-      throw error;
-    } finally {
-      active -= 1;
-    }
-  });
+  const span = {
+    name: `${job.queue.name} process`,
+    traceparent: jobTraceparent(job.data),
+    attributes: {
+      'messaging.system': 'bull',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': job.queue.name,
+      'messaging.message.id': String(job.id),
+      'job.attempt': job.attemptsMade + 1,
+    },
+  };
+  return runInConsumerSpan(span, () =>
+    runInJobContext(job, async () => {
+      active += 1;
+      try {
+        return await handler();
+      } catch (error) {
+        logger.error(
+          { err: error, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 },
+          `Error processing job ${String(job.id)} of ${job.queue.name}`,
+        );
+        throw error;
+      } finally {
+        active -= 1;
+      }
+    }),
+  );
 }

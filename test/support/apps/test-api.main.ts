@@ -1,3 +1,4 @@
+import '../../../apps/api/src/instrumentation';
 import 'reflect-metadata';
 import { assertDatabaseAvailable } from '@app/database';
 import { enableGracefulShutdown, failStartup, startProcess } from '@app/lifecycle';

@@ -1,3 +1,4 @@
+import '../../../apps/worker/src/instrumentation';
 import 'reflect-metadata';
 import { enableGracefulShutdown, failStartup, startProcess } from '@app/lifecycle';
 import { getLogger } from '@app/logging';

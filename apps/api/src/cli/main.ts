@@ -1,7 +1,9 @@
+import './instrumentation';
 import 'reflect-metadata';
 import { assertDatabaseAvailable, setupDatabase } from '@app/database';
 import { failStartup, startProcess } from '@app/lifecycle';
 import { closeLoggers, getLogger } from '@app/logging';
+import { shutdownTracing } from '@app/tracing';
 import { REDIS_CLIENT, RedisClient, waitUntilReady } from '@app/redis';
 import { AppConfig } from '@app/config';
 import {
@@ -282,6 +284,7 @@ async function main(): Promise<void> {
   }
   try {
     const secret = await command(args);
+    await shutdownTracing();
     await closeLoggers();
     // The secret goes last, alone on its line, after every log line has been flushed.
     if (secret !== undefined) process.stdout.write(`${secret}\n`);

@@ -1,3 +1,4 @@
+import { activeTraceIds } from '@app/tracing';
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** Fields that follow a request or a job through every line it logs. */
@@ -33,14 +34,25 @@ export function setLogContext(fields: Partial<LogContext>): void {
   if (store) Object.assign(store, fields);
 }
 
-/** The context fields as they go on a log line (defined ones only). */
-export function logContextFields(): LogContext {
+/** What a log line carries of its context: the fields, and the active span's ids when traced. */
+export type LogLineContext = LogContext & { traceId?: string; spanId?: string };
+
+/**
+ * The context fields as they go on a log line (defined ones only), with `traceId` and `spanId`
+ * of the active span when tracing is on (the same ids in files and on stdout).
+ */
+export function logContextFields(): LogLineContext {
   const store = storage.getStore();
-  if (!store) return {};
-  const fields: LogContext = {};
+  const ids = activeTraceIds();
+  if (!store) return ids ? { traceId: ids.traceId, spanId: ids.spanId } : {};
+  const fields: LogLineContext = {};
   if (store.requestId !== undefined) fields.requestId = store.requestId;
   if (store.userId !== undefined) fields.userId = store.userId;
   if (store.jobId !== undefined) fields.jobId = store.jobId;
   if (store.queue !== undefined) fields.queue = store.queue;
+  if (ids) {
+    fields.traceId = ids.traceId;
+    fields.spanId = ids.spanId;
+  }
   return fields;
 }

@@ -1,0 +1,192 @@
+/*
+ * The OpenTelemetry SDK and its instrumentations. Loaded by `startTracing` only when tracing is
+ * wanted: nothing else in the platform imports an @opentelemetry module.
+ */
+import {
+  Link,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+} from '@opentelemetry/api';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { IncomingMessage } from 'node:http';
+import type { ConsumerSpanOptions, TraceHooks } from './trace-hooks';
+
+/** Probes and scrapes make no traces: one every few seconds per pod, and nothing to see. */
+const UNTRACED_PATHS = /^\/(health(\/.*)?|metrics)(\?|$)/;
+
+/** Attributes that may hold a URL's query string, and what is kept of them. */
+const URL_ATTRIBUTES = ['url.full', 'http.url', 'http.target', 'url.original'];
+const DROPPED_ATTRIBUTES = ['url.query'];
+
+/**
+ * Keeps query strings out of every span (they can carry cursors, tokens, ids): applied while a
+ * span ends, before any exporter sees it.
+ */
+class QueryStringRedactor implements SpanProcessor {
+  onStart(): void {}
+
+  onEnding(span: Span): void {
+    const attributes = span.attributes as Record<string, unknown>;
+    for (const name of URL_ATTRIBUTES) {
+      const value = attributes[name];
+      if (typeof value === 'string' && value.includes('?')) {
+        attributes[name] = value.slice(0, value.indexOf('?'));
+      }
+    }
+    for (const name of DROPPED_ATTRIBUTES) delete attributes[name];
+  }
+
+  onEnd(): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The exporter OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL names; endpoints and headers from env. */
+function exporterFromEnv(env: NodeJS.ProcessEnv): SpanExporter {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ||
+    'http/protobuf'
+  ).trim();
+  if (protocol === 'grpc') return new GrpcExporter();
+  if (protocol === 'http/json') return new JsonExporter();
+  return new ProtobufExporter();
+}
+
+function instrumentations() {
+  return [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request: IncomingMessage) =>
+        UNTRACED_PATHS.test(request.url ?? ''),
+      // outgoing calls only as part of a request or a job (no trace per background poll)
+      requireParentforOutgoingSpans: true,
+    }),
+    // Express names the server span by its route template (`POST /api/v1/generations`); its
+    // per-layer spans would be one per middleware of every request
+    new ExpressInstrumentation({
+      ignoreLayersType: [
+        ExpressLayerType.MIDDLEWARE,
+        ExpressLayerType.ROUTER,
+        ExpressLayerType.REQUEST_HANDLER,
+      ],
+    }),
+    // statements as written: the platform's are parameterized, values never recorded
+    new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
+    // the command name only: Bull's EVALSHA arguments carry job data
+    new IORedisInstrumentation({
+      requireParentSpan: true,
+      dbStatementSerializer: (command: string) => command,
+    }),
+    new UndiciInstrumentation({ requireParentforSpans: true }),
+  ];
+}
+
+function linkTo(traceparent: string | undefined): Link[] {
+  if (!traceparent) return [];
+  const linked = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
+  return linked && isSpanContextValid(linked) ? [{ context: linked }] : [];
+}
+
+/** Starts the SDK (synchronously: the instrumentations patch modules loaded after this). */
+export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
+  env.OTEL_SERVICE_NAME ||= `rocket-launch-${service}`;
+  // traces only: metrics stay with prom-client, logs with pino
+  env.OTEL_METRICS_EXPORTER ||= 'none';
+  env.OTEL_LOGS_EXPORTER ||= 'none';
+  const sdk = new NodeSDK({
+    spanProcessors: [
+      new QueryStringRedactor(),
+      new BatchSpanProcessor({ exporter: exporterFromEnv(env) }),
+    ],
+    instrumentations: instrumentations(),
+  });
+  sdk.start();
+  const tracer = trace.getTracer('rocket-launch');
+
+  const run = async <T>(
+    name: string,
+    parent: typeof ROOT_CONTEXT,
+    options: Omit<ConsumerSpanOptions, 'name' | 'traceparent'>,
+    fn: () => Promise<T>,
+  ): Promise<T> =>
+    tracer.startActiveSpan(
+      name,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: options.attributes,
+        links: linkTo(options.linkedTraceparent),
+      },
+      parent,
+      async (span) => {
+        try {
+          return await fn();
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+
+  return {
+    ids: () => {
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      return spanContext && isSpanContextValid(spanContext)
+        ? { traceId: spanContext.traceId, spanId: spanContext.spanId }
+        : undefined;
+    },
+    traceparent: () => {
+      const carrier: Record<string, string> = {};
+      propagation.inject(context.active(), carrier);
+      return carrier.traceparent;
+    },
+    runInConsumerSpan: (options, fn) => {
+      const parent = options.traceparent
+        ? propagation.extract(ROOT_CONTEXT, { traceparent: options.traceparent })
+        : ROOT_CONTEXT;
+      return run(options.name, parent, options, fn);
+    },
+    runInRootSpan: (name, linkedTraceparent, fn) =>
+      tracer.startActiveSpan(
+        name,
+        { root: true, links: linkTo(linkedTraceparent) },
+        ROOT_CONTEXT,
+        (span) => {
+          try {
+            const result = fn();
+            if (result instanceof Promise) {
+              return result.finally(() => span.end()) as typeof result;
+            }
+            span.end();
+            return result;
+          } catch (error) {
+            span.end();
+            throw error;
+          }
+        },
+      ),
+    shutdown: () => sdk.shutdown(),
+  };
+}

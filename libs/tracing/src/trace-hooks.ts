@@ -1,0 +1,72 @@
+/**
+ * What the rest of the platform asks of tracing, answered by the SDK once it has started and by
+ * no-ops otherwise — so that nothing outside this lib loads an @opentelemetry module, and a
+ * process without tracing pays nothing.
+ */
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+}
+
+export interface ConsumerSpanOptions {
+  /** Span name, e.g. `generations process`. */
+  name: string;
+  /** The producer's W3C traceparent: the span continues that trace. */
+  traceparent?: string;
+  /** A trace this one is linked to instead of continuing it (a job re-queued from its record). */
+  linkedTraceparent?: string;
+  attributes?: Record<string, string | number | boolean>;
+}
+
+export interface TraceHooks {
+  ids(): TraceIds | undefined;
+  traceparent(): string | undefined;
+  runInConsumerSpan<T>(options: ConsumerSpanOptions, fn: () => Promise<T>): Promise<T>;
+  runInRootSpan<T>(name: string, linkedTraceparent: string | undefined, fn: () => T): T;
+  shutdown(): Promise<void>;
+}
+
+let hooks: TraceHooks | undefined;
+
+export function installTraceHooks(installed: TraceHooks): void {
+  hooks = installed;
+}
+
+export function tracingStarted(): boolean {
+  return hooks !== undefined;
+}
+
+/** The active span's ids, for log lines; undefined when nothing is traced. */
+export function activeTraceIds(): TraceIds | undefined {
+  return hooks?.ids();
+}
+
+/** The active span as a W3C `traceparent`, to carry across the queue. */
+export function activeTraceparent(): string | undefined {
+  return hooks?.traceparent();
+}
+
+/** Runs a job's work in a span that continues (or links to) the producer's trace. */
+export function runInConsumerSpan<T>(
+  options: ConsumerSpanOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return hooks ? hooks.runInConsumerSpan(options, fn) : fn();
+}
+
+/**
+ * Runs `fn` in a new root span (a new trace), linked to `linkedTraceparent` when given: work that
+ * no request started but that belongs with one (the reconciler re-queueing a record).
+ */
+export function runInRootSpan<T>(
+  name: string,
+  linkedTraceparent: string | undefined,
+  fn: () => T,
+): T {
+  return hooks ? hooks.runInRootSpan(name, linkedTraceparent, fn) : fn();
+}
+
+/** Flushes pending spans and stops the SDK; resolves at once without tracing. */
+export function shutdownTracing(): Promise<void> {
+  return hooks ? hooks.shutdown() : Promise.resolve();
+}
