@@ -38,6 +38,7 @@ describe('GenerationStore (real PostgreSQL)', () => {
     maxTokens: null,
     temperature: null,
     requestId: null,
+    traceparent: null,
     idempotencyKey: null,
     requestHash: 'x'.repeat(64),
   });

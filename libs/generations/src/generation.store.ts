@@ -13,6 +13,7 @@ export type NewGeneration = Pick<
   | 'maxTokens'
   | 'temperature'
   | 'requestId'
+  | 'traceparent'
   | 'idempotencyKey'
 > & { requestHash: string };
 
@@ -91,7 +92,7 @@ export interface UsageDay {
 }
 
 /** A reconciler candidate. */
-export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts'>;
+export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts' | 'traceparent'>;
 
 /** Rows deleted per statement by retention. */
 const DELETE_BATCH = 1000;
@@ -228,14 +229,15 @@ export class GenerationStore {
       input.requestId,
       input.idempotencyKey,
       input.requestHash,
+      input.traceparent,
     ];
     const insert = (limits: string, before?: string) =>
       withUsage(
         `INSERT INTO generations
            (owner_id, api_key_id, status, prompt, model, max_tokens, temperature, request_id,
-            idempotency_key, request_hash)
+            idempotency_key, request_hash, traceparent)
          SELECT $1::varchar, $2::uuid, 'queued', $3::text, $4::varchar, $5::int, $6::real,
-                $7::varchar, $8::varchar, $9::char(64) ${limits}
+                $7::varchar, $8::varchar, $9::char(64), $10::varchar ${limits}
          ON CONFLICT DO NOTHING
          RETURNING *`,
         { generations: '1' },
@@ -252,7 +254,7 @@ export class GenerationStore {
     const { rows } = await this.execute<Generation>(
       `SELECT ${this.columns} FROM generation_create_within_quota($1::varchar, $2::uuid,
          $3::text, $4::varchar, $5::int, $6::real, $7::varchar, $8::varchar, $9::char(64),
-         $10::int, $11::int)`,
+         $11::int, $12::int, $10::varchar)`,
       [...params, quota.maxActive, quota.dailyTokens],
     );
     if (rows[0]) return { outcome: 'created', generation: rows[0] };
@@ -460,7 +462,7 @@ export class GenerationStore {
     // The position is the last row's own created_at, read in the database: a JavaScript Date
     // keeps milliseconds, the column microseconds, and rows of one millisecond would repeat.
     const { rows } = await this.execute<UnfinishedGeneration>(
-      `SELECT id, status, attempts FROM generations
+      `SELECT id, status, attempts, traceparent FROM generations
         WHERE status IN ('queued', 'running') AND created_at < $1
           AND ($3::uuid IS NULL OR (created_at, id) > (
                 (SELECT created_at FROM generations WHERE id = $3), $3::uuid))

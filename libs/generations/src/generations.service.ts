@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { AppException, errorMessage } from '@app/exceptions';
 import { getLogContext } from '@app/logging';
+import { activeTraceparent } from '@app/tracing';
 import { keyLimitRefusalsTotal } from '@app/metrics';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
@@ -160,6 +161,7 @@ export class GenerationsService {
         // stored as PostgreSQL's real: a float32 (1e-300 would be out of its range, a 500)
         temperature: dto.temperature === undefined ? null : Math.fround(dto.temperature),
         requestId: getLogContext()?.requestId ?? null,
+        traceparent: activeTraceparent() ?? null,
         idempotencyKey: idempotencyKey ?? null,
         requestHash: hash,
       },

@@ -9,6 +9,7 @@ import {
   UnfinishedGeneration,
 } from '@app/generations';
 import { getLogger } from '@app/logging';
+import { runInRootSpan } from '@app/tracing';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -125,7 +126,10 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
       await this.store.requeueOrphan(candidate.id, candidate.attempts);
     }
     await job?.remove();
-    await this.generations.enqueue(candidate.id);
+    // a new trace (no request is waiting on it), linked to the one that created the record
+    await runInRootSpan('generations requeue', candidate.traceparent ?? undefined, () =>
+      this.generations.enqueue(candidate.id),
+    );
     return 'requeued';
   }
 }

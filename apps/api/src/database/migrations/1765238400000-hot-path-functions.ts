@@ -13,26 +13,18 @@ const PROMPT_ESTIMATE = (prompt: string) => `COALESCE(array_length(regexp_split_
   NULLIF(regexp_replace(${prompt}, '^\\s+|\\s+$', '', 'g'), ''), '\\s+'), 1), 0)`;
 
 /**
- * The three statements every generation runs — its create within its key's quotas, its claim by
- * the worker, its success — as PL/pgSQL functions. The client sends each as an unnamed statement
- * (PgBouncer in transaction mode cannot keep named ones), which PostgreSQL parses and plans on
- * every call: for these CTEs that was more than half of their cost. A function's statements are
- * prepared once per server connection and their plans cached, whoever pools the connections.
- * Each function is the statement it replaces, with the same locks, snapshots and usage counting.
- *
- * The create also replaces `active_generations`: inside a PL/pgSQL function under READ
- * COMMITTED every statement takes its own snapshot, so the count that follows the key's
- * advisory lock sees every row committed by the lock's previous holder — the cap is exact.
+ * `generation_create_within_quota` as this migration creates it and, with `traceparent`, as
+ * migration 1765324800000 does (one more parameter, stored beside the request id).
  */
-export class HotPathFunctions1765238400000 implements MigrationInterface {
-  name = 'HotPathFunctions1765238400000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
+export function createWithinQuotaFunction({ traceparent = false } = {}): string {
+  const param = traceparent ? ', p_traceparent varchar' : '';
+  const column = traceparent ? ', traceparent' : '';
+  const value = traceparent ? ', p_traceparent' : '';
+  return `
       CREATE FUNCTION "generation_create_within_quota"(
         p_owner varchar, p_key uuid, p_prompt text, p_model varchar, p_max_tokens int,
         p_temperature real, p_request_id varchar, p_idempotency_key varchar,
-        p_request_hash char(64), p_max_active int, p_daily_tokens int)
+        p_request_hash char(64), p_max_active int, p_daily_tokens int${param})
       RETURNS SETOF generations LANGUAGE plpgsql VOLATILE AS $$
       DECLARE
         created generations;
@@ -48,9 +40,9 @@ export class HotPathFunctions1765238400000 implements MigrationInterface {
           RETURN;
         END IF;
         INSERT INTO generations (owner_id, api_key_id, status, prompt, model, max_tokens,
-                                 temperature, request_id, idempotency_key, request_hash)
+                                 temperature, request_id, idempotency_key, request_hash${column})
         VALUES (p_owner, p_key, 'queued', p_prompt, p_model, p_max_tokens, p_temperature,
-                p_request_id, p_idempotency_key, p_request_hash)
+                p_request_id, p_idempotency_key, p_request_hash${value})
         ON CONFLICT DO NOTHING
         RETURNING * INTO created;
         IF created.id IS NULL THEN
@@ -61,7 +53,26 @@ export class HotPathFunctions1765238400000 implements MigrationInterface {
         ${COUNT_USAGE};
         RETURN NEXT created;
       END
-      $$`);
+      $$`;
+}
+
+/**
+ * The three statements every generation runs — its create within its key's quotas, its claim by
+ * the worker, its success — as PL/pgSQL functions. The client sends each as an unnamed statement
+ * (PgBouncer in transaction mode cannot keep named ones), which PostgreSQL parses and plans on
+ * every call: for these CTEs that was more than half of their cost. A function's statements are
+ * prepared once per server connection and their plans cached, whoever pools the connections.
+ * Each function is the statement it replaces, with the same locks, snapshots and usage counting.
+ *
+ * The create also replaces `active_generations`: inside a PL/pgSQL function under READ
+ * COMMITTED every statement takes its own snapshot, so the count that follows the key's
+ * advisory lock sees every row committed by the lock's previous holder — the cap is exact.
+ */
+export class HotPathFunctions1765238400000 implements MigrationInterface {
+  name = 'HotPathFunctions1765238400000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(createWithinQuotaFunction());
     await queryRunner.query(`
       CREATE FUNCTION "generation_claim"(
         p_id uuid, p_max_attempts int, p_exhausted text, p_daily_tokens int, p_over_budget text)

@@ -5,6 +5,7 @@ import { PerKeyLimits1764979200000 } from './1764979200000-per-key-limits';
 import { UsageShards1765065600000 } from './1765065600000-usage-shards';
 import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
 import { HotPathFunctions1765238400000 } from './1765238400000-hot-path-functions';
+import { TraceContext1765324800000 } from './1765324800000-trace-context';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   UsageShards1765065600000,
   ActiveGenerationsFunction1765152000000,
   HotPathFunctions1765238400000,
+  TraceContext1765324800000,
 ];
