@@ -2,8 +2,9 @@
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { cpus } from 'node:os';
-import { connect, Socket } from 'node:net';
+import { AddressInfo, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
@@ -73,6 +74,8 @@ const STACK_OFF = {
   KEY_RATE_LIMIT_PER_MINUTE: '0',
 };
 const FULL: Side = { label: 'full stack', kind: 'api' };
+/** Tracing on: OTLP/HTTP to a receiver in this process (filled in by `main`, which starts it). */
+const TRACING_ON: Record<string, string> = {};
 
 /** One side against its baseline, on the same route, in the same rounds. */
 const onOff = (name: string, label: string, env: Record<string, string>, floor = 0.9): Group => ({
@@ -138,7 +141,32 @@ const GROUPS: Group[] = [
     KEY_RATE_LIMIT_PER_MINUTE: '0',
   }),
   onOff('metrics: on vs METRICS_ENABLED=false', 'metrics off', { METRICS_ENABLED: 'false' }),
+  {
+    route: 'read',
+    candidate: { label: 'tracing on', kind: 'api', env: TRACING_ON },
+    baselines: [
+      {
+        name: 'tracing: on (OTLP/HTTP to a local receiver, default batching) vs off',
+        side: FULL,
+        floor: 0.8,
+      },
+    ],
+  },
 ];
+
+/** An OTLP/HTTP receiver that takes every export and keeps nothing: the collector's side. */
+async function startOtlpSink(): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
 
 interface Context {
   apiKey: string;
@@ -527,12 +555,15 @@ async function main(): Promise<void> {
     `${DURATION}s x ${ROUNDS} rounds per side (rotated), ${CONNECTIONS} connections, after a ${WARM_UP_SECONDS}s warm-up\n`,
   );
   const context = await setUp();
+  const sink = await startOtlpSink();
+  TRACING_ON.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
 
   const comparisons: ComparisonResult[] = [];
   for (const group of GROUPS) {
     const picked = { ...group, baselines: group.baselines.filter((b) => wanted(b.name)) };
     if (picked.baselines.length > 0) comparisons.push(...(await measureGroup(picked, context)));
   }
+  sink.close();
 
   const absolute: Absolute[] = [];
   const summary: Partial<Record<string, number>> = {};
