@@ -14,7 +14,16 @@ import {
   startApi,
   startWorker,
 } from '../../../test/support/processes';
-import { tempDir, testEnv } from '../../../test/support/test-env';
+import { tempDir, testEnv as baseTestEnv } from '../../../test/support/test-env';
+import { resetTestStores } from '../../../test/support/test-stores';
+
+/**
+ * Its own database: the reconciler case must not meet the unfinished records other suites leave
+ * in the shared test database.
+ */
+const TRACING_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/rocket_launch_tracing';
+const testEnv = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv =>
+  baseTestEnv({ DATABASE_URL: TRACING_DATABASE_URL, ...overrides });
 
 /** A span as OTLP/JSON carries it (opentelemetry-proto's trace.proto, JSON mapping). */
 interface OtlpSpan {
@@ -118,6 +127,7 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
   let provider: Awaited<ReturnType<typeof startProvider>>;
 
   beforeAll(async () => {
+    await resetTestStores(TRACING_DATABASE_URL);
     [redis, receiver, provider] = await Promise.all([
       PrivateRedis.start(),
       startReceiver(),
