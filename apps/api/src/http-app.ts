@@ -10,6 +10,7 @@ import {
   requestClass,
   securityHeaders,
 } from '@app/security';
+import { serverSpanMiddleware } from '@app/tracing';
 import { Module, ModuleMetadata, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -46,6 +47,9 @@ export async function createApiApp(
   app.set('etag', false);
   const express = app.getHttpAdapter().getInstance() as Express;
   const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
+  // tracing on: the request's server span wraps everything after it (its logs carry its ids)
+  const serverSpans = serverSpanMiddleware();
+  if (serverSpans) app.use(serverSpans);
   app.use(app.get(MetricsService).httpMiddleware(routes));
   app.use(app.get(InFlightRequests).track);
   app.use(requestContextMiddleware({ clientIp }));

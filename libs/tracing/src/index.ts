@@ -4,6 +4,7 @@ export {
   activeTraceparent,
   runInConsumerSpan,
   runInRootSpan,
+  serverSpanMiddleware,
   shutdownTracing,
   tracingStarted,
 } from './trace-hooks';

@@ -18,8 +18,23 @@ export interface ConsumerSpanOptions {
   attributes?: Record<string, string | number | boolean>;
 }
 
+/** The parts of an incoming request and its response the server span reads. */
+export interface ServerRequest {
+  method?: string;
+  url?: string;
+  originalUrl?: string;
+  baseUrl?: string;
+  route?: { path?: unknown };
+  headers: Record<string, string | string[] | undefined>;
+}
+export interface ServerResponse {
+  statusCode: number;
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
 export interface TraceHooks {
   ids(): TraceIds | undefined;
+  serverSpan(req: ServerRequest, res: ServerResponse, next: () => void): void;
   traceparent(): string | undefined;
   runInConsumerSpan<T>(options: ConsumerSpanOptions, fn: () => Promise<T>): Promise<T>;
   runInRootSpan<T>(name: string, linkedTraceparent: string | undefined, fn: () => T): T;
@@ -39,6 +54,17 @@ export function tracingStarted(): boolean {
 /** The active span's ids, for log lines; undefined when nothing is traced. */
 export function activeTraceIds(): TraceIds | undefined {
   return hooks?.ids();
+}
+
+/**
+ * An Express middleware, first in the chain, that runs the rest of the request in its server span
+ * (continuing the client's `traceparent`), named by its route template when the response ends;
+ * undefined when tracing is off.
+ */
+export function serverSpanMiddleware():
+  ((req: ServerRequest, res: ServerResponse, next: () => void) => void) | undefined {
+  const installed = hooks;
+  return installed ? (req, res, next) => installed.serverSpan(req, res, next) : undefined;
 }
 
 /** The active span as a W3C `traceparent`, to carry across the queue. */
