@@ -1,5 +1,5 @@
 import { getLogger, jobTraceparent, runInJobContext } from '@app/logging';
-import { runInConsumerSpan } from '@app/tracing';
+import { runInConsumerSpan, tracingStarted } from '@app/tracing';
 import type { Job } from 'bull';
 
 const logger = getLogger('JobRunner');
@@ -17,18 +17,7 @@ export function activeJobCount(): number {
  * so Bull records it (failedReason) and retries or fails the job.
  */
 export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
-  const span = {
-    name: `${job.queue.name} process`,
-    traceparent: jobTraceparent(job.data),
-    attributes: {
-      'messaging.system': 'bull',
-      'messaging.operation.type': 'process',
-      'messaging.destination.name': job.queue.name,
-      'messaging.message.id': String(job.id),
-      'job.attempt': job.attemptsMade + 1,
-    },
-  };
-  return runInConsumerSpan(span, () =>
+  const run = (): Promise<T> =>
     runInJobContext(job, async () => {
       active += 1;
       try {
@@ -42,6 +31,21 @@ export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
       } finally {
         active -= 1;
       }
-    }),
+    });
+  // without tracing nothing more per job: no span options, no traceparent parsing
+  if (!tracingStarted()) return run();
+  return runInConsumerSpan(
+    {
+      name: `${job.queue.name} process`,
+      traceparent: jobTraceparent(job.data),
+      attributes: {
+        'messaging.system': 'bull',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': job.queue.name,
+        'messaging.message.id': String(job.id),
+        'job.attempt': job.attemptsMade + 1,
+      },
+    },
+    run,
   );
 }

@@ -70,10 +70,16 @@ function optionsFor(role: RedisConnectionRole): RedisOptions {
   }
 }
 
+/** CA files already read: every connection of a process shares one read. */
+const caFiles = new Map<string, Buffer>();
+
 /** `rediss:` → TLS, with the private CA of REDIS_TLS_CA_FILE when there is one. */
 function tlsOf(settings: RedisSettings): ConnectionOptions | undefined {
   if (new URL(settings.url).protocol !== 'rediss:') return undefined;
-  return settings.tlsCaFile ? { ca: readFileSync(settings.tlsCaFile) } : {};
+  const file = settings.tlsCaFile;
+  if (!file) return {};
+  if (!caFiles.has(file)) caFiles.set(file, readFileSync(file));
+  return { ca: caFiles.get(file) };
 }
 
 /** What the URL carries in every mode: credentials and TLS (its db: `databaseOf`). */
@@ -127,15 +133,16 @@ export function createRedisConnection(
     case 'cluster':
       client = clusterConnection(settings, role);
       break;
-    case 'sentinel':
+    case 'sentinel': {
+      const tls = tlsOf(settings);
       client = new Redis({
         ...optionsFor(role),
         ...credentialsOf(settings),
         db: databaseOf(settings),
         // rediss:// → TLS to the master (ioredis uses `tls` in Sentinel mode only with this
         // flag) and to the sentinels, with the same CA
-        enableTLSForSentinelMode: tlsOf(settings) !== undefined,
-        sentinelTLS: tlsOf(settings),
+        enableTLSForSentinelMode: tls !== undefined,
+        sentinelTLS: tls,
         sentinels: settings.sentinels,
         name: settings.sentinelName,
         sentinelPassword: settings.sentinelPassword,
@@ -147,6 +154,7 @@ export function createRedisConnection(
         reconnectOnError: (error) => error.message.startsWith('READONLY'),
       });
       break;
+    }
     case 'standalone':
       client = new Redis(settings.url, {
         ...optionsFor(role),

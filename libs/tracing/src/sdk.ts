@@ -120,8 +120,10 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
   sdk.start();
   const tracer = trace.getTracer('rocket-launch');
 
+  /** `fn` in a new active span under `parent`, which records a failure and ends with `fn`. */
   const run = async <T>(
     name: string,
+    kind: SpanKind,
     parent: typeof ROOT_CONTEXT,
     options: Omit<ConsumerSpanOptions, 'name' | 'traceparent'>,
     fn: () => Promise<T>,
@@ -129,7 +131,7 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
     tracer.startActiveSpan(
       name,
       {
-        kind: SpanKind.CONSUMER,
+        kind,
         attributes: options.attributes,
         links: linkTo(options.linkedTraceparent),
       },
@@ -200,27 +202,10 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
       const parent = options.traceparent
         ? propagation.extract(ROOT_CONTEXT, { traceparent: options.traceparent })
         : ROOT_CONTEXT;
-      return run(options.name, parent, options, fn);
+      return run(options.name, SpanKind.CONSUMER, parent, options, fn);
     },
     runInRootSpan: (name, linkedTraceparent, fn) =>
-      tracer.startActiveSpan(
-        name,
-        { root: true, links: linkTo(linkedTraceparent) },
-        ROOT_CONTEXT,
-        (span) => {
-          try {
-            const result = fn();
-            if (result instanceof Promise) {
-              return result.finally(() => span.end()) as typeof result;
-            }
-            span.end();
-            return result;
-          } catch (error) {
-            span.end();
-            throw error;
-          }
-        },
-      ),
+      run(name, SpanKind.INTERNAL, ROOT_CONTEXT, { linkedTraceparent }, fn),
     shutdown: () => sdk.shutdown(),
   };
 }

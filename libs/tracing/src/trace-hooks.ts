@@ -37,7 +37,11 @@ export interface TraceHooks {
   serverSpan(req: ServerRequest, res: ServerResponse, next: () => void): void;
   traceparent(): string | undefined;
   runInConsumerSpan<T>(options: ConsumerSpanOptions, fn: () => Promise<T>): Promise<T>;
-  runInRootSpan<T>(name: string, linkedTraceparent: string | undefined, fn: () => T): T;
+  runInRootSpan<T>(
+    name: string,
+    linkedTraceparent: string | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T>;
   shutdown(): Promise<void>;
 }
 
@@ -87,8 +91,8 @@ export function runInConsumerSpan<T>(
 export function runInRootSpan<T>(
   name: string,
   linkedTraceparent: string | undefined,
-  fn: () => T,
-): T {
+  fn: () => Promise<T>,
+): Promise<T> {
   return hooks ? hooks.runInRootSpan(name, linkedTraceparent, fn) : fn();
 }
 
