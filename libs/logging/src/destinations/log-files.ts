@@ -1,4 +1,5 @@
-import { closeSync, existsSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { createStream } from 'rotating-file-stream';
@@ -25,7 +26,8 @@ export class LogDirectoryError extends Error {
 
 /** Creates the folder if missing and proves it is writable, so start-up fails on a read-only folder rather than losing lines. */
 export function prepareLogDirectory(dir: string): void {
-  const probe = join(dir, `.write-check-${process.pid}`);
+  // pods sharing a volume all run as pid 1: the pid alone would let two probes collide
+  const probe = join(dir, `.write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     makeDirectory(resolve(dir));
     closeSync(openSync(probe, 'a'));
@@ -37,13 +39,26 @@ export function prepareLogDirectory(dir: string): void {
 
 /**
  * `mkdir -p`, one level at a time: Node's recursive mkdirSync never returns for some paths
- * (under /proc, for one), and a start-up check must not hang.
+ * (under /proc, for one), and a start-up check must not hang. Replicas sharing a volume start
+ * together: a folder another process created between the check and the mkdir is fine.
  */
-function makeDirectory(dir: string): void {
+export function makeDirectory(dir: string): void {
   if (existsSync(dir)) return;
   const parent = dirname(dir);
   if (parent !== dir) makeDirectory(parent);
-  mkdirSync(dir);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(dir)) throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function pad(value: number): string {
