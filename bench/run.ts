@@ -16,6 +16,7 @@ import {
   ROOT,
   Started,
   cli,
+  cpuMs,
   load,
   rssMb,
   sleep,
@@ -186,10 +187,18 @@ function target(
       };
 }
 
+interface Measured {
+  label: string;
+  rps: number[];
+  p99: number;
+  /** The server process's CPU per answered request, per round, in microseconds. */
+  cpuUsPerRequest: number[];
+}
+
 interface ComparisonResult {
   name: string;
-  baseline: { label: string; rps: number[]; p99: number };
-  candidate: { label: string; rps: number[]; p99: number };
+  baseline: Measured;
+  candidate: Measured;
   /** The median of the per-round ratios (candidate / baseline), and their lowest and highest. */
   ratio: number;
   spread: [number, number];
@@ -215,17 +224,21 @@ async function measureGroup(group: Group, context: Context): Promise<ComparisonR
   try {
     const targets = started.map((process) => target(context, process, group.route));
     for (const { url, headers } of targets) await load(url, WARM_UP_SECONDS, headers);
-    const rounds: Load[][] = sides.map(() => []);
+    const rounds: (Load & { cpuUs: number })[][] = sides.map(() => []);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (let step = 0; step < sides.length; step += 1) {
         const index = (round + step) % sides.length;
-        rounds[index].push(await load(targets[index].url, DURATION, targets[index].headers));
+        const cpuBefore = cpuMs(started[index].proc.pid);
+        const measured = await load(targets[index].url, DURATION, targets[index].headers);
+        const cpuUs = ((cpuMs(started[index].proc.pid) - cpuBefore) * 1000) / measured.requests;
+        rounds[index].push({ ...measured, cpuUs });
       }
     }
-    const summarise = (label: string, loads: Load[]) => ({
+    const summarise = (label: string, loads: (Load & { cpuUs: number })[]): Measured => ({
       label,
       rps: loads.map((measured) => measured.rps),
       p99: Math.max(...loads.map((measured) => measured.p99)),
+      cpuUsPerRequest: loads.map((measured) => measured.cpuUs),
     });
     const candidate = summarise(group.candidate.label, rounds[0]);
     return group.baselines.map((baseline, index) => {
@@ -651,6 +664,7 @@ async function main(): Promise<void> {
       'spread',
       'floor',
       '',
+      'server CPU µs/req',
     ],
     comparisons.map((c) => [
       c.name,
@@ -660,6 +674,7 @@ async function main(): Promise<void> {
       `${fixed(c.spread[0], 2)}–${fixed(c.spread[1], 2)}`,
       c.floor === undefined ? '' : `>= ${c.floor}${c.target ? ` (target ${c.target})` : ''}`,
       c.floor === undefined ? '' : c.ratio >= c.floor ? 'ok' : 'MISSED',
+      `${fixed(median(c.baseline.cpuUsPerRequest))} / ${fixed(median(c.candidate.cpuUsPerRequest))}`,
     ]),
   );
   console.log('');
