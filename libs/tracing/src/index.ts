@@ -7,6 +7,7 @@ export {
   serverSpanMiddleware,
   shutdownTracing,
   tracingStarted,
+  untraced,
 } from './trace-hooks';
 export type { ConsumerSpanOptions, TraceIds } from './trace-hooks';
 export { tracingWanted } from './tracing-wanted';

@@ -206,6 +206,8 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
     },
     runInRootSpan: (name, linkedTraceparent, fn) =>
       run(name, SpanKind.INTERNAL, ROOT_CONTEXT, { linkedTraceparent }, fn),
+    // no parent span: the instrumentations (requireParentSpan) pass the call straight through
+    untraced: (fn) => context.with(ROOT_CONTEXT, fn),
     shutdown: () => sdk.shutdown(),
   };
 }

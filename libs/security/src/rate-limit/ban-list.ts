@@ -2,6 +2,7 @@ import { AppConfig } from '@app/config';
 import { getLogger } from '@app/logging';
 import { ipBansTotal } from '@app/metrics';
 import { REDIS_CLIENT, RedisClient } from '@app/redis';
+import { untraced } from '@app/tracing';
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
@@ -93,7 +94,7 @@ export class BanList {
     });
     redis.defineCommand('rlCheckRequest', { numberOfKeys: 2, lua: CHECK_REQUEST_SCRIPT });
     const commands = redis as unknown as { rlCheckRequest: CheckRequestCommand };
-    this.checkRequestCommand = (...args) => commands.rlCheckRequest(...args);
+    this.checkRequestCommand = (...args) => untraced(() => commands.rlCheckRequest(...args));
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
     this.authFailures = limiter(
       'auth',

@@ -1,5 +1,6 @@
 import { getLogger } from '@app/logging';
 import { REDIS_CLIENT, RedisClient } from '@app/redis';
+import { untraced } from '@app/tracing';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { KEY_PREFIX } from '../rate-limit/ban-list';
@@ -34,7 +35,7 @@ export class KeyThrottlerStorage implements ThrottlerStorage {
   constructor(@Inject(REDIS_CLIENT) redis: RedisClient) {
     redis.defineCommand('rlThrottle', { lua: THROTTLE_SCRIPT });
     const commands = redis as unknown as { rlThrottle: ThrottleCommand };
-    this.command = (...args) => commands.rlThrottle(...args);
+    this.command = (...args) => untraced(() => commands.rlThrottle(...args));
   }
 
   /** Counts one request of `tracker` against every policy in `windows`, all or nothing. */
