@@ -153,7 +153,11 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
     const url = req.originalUrl ?? req.url ?? '/';
     if (UNTRACED_PATHS.test(url)) return next();
     const method = req.method ?? 'GET';
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    // most requests carry no trace context: no propagator run for them
+    const parent =
+      req.headers.traceparent === undefined && req.headers.baggage === undefined
+        ? ROOT_CONTEXT
+        : propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(
       method,
       {
@@ -166,10 +170,8 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
       },
       parent,
     );
-    let ended = false;
+    // 'close' follows every response, finished or cut off: one listener ends the span
     const end = (): void => {
-      if (ended) return;
-      ended = true;
       const route = req.route?.path;
       if (typeof route === 'string' && !CATCH_ALL.test(route)) {
         const template = `${req.baseUrl ?? ''}${route}`;
@@ -180,7 +182,6 @@ export function startSdk(service: string, env: NodeJS.ProcessEnv): TraceHooks {
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     };
-    res.once('finish', end);
     res.once('close', end);
     context.with(trace.setSpan(parent, span), next);
   };
