@@ -472,6 +472,131 @@ describe('openai provider against a Chat Completions server on loopback', () => 
   });
 });
 
+describe('cancelling a running generation (openai provider, a server that takes its time)', () => {
+  const REDIS = 'redis://127.0.0.1:6379/12';
+  let server: Server;
+  /** Per prompt: when each request arrived, and when its connection was cut by the client. */
+  const arrived = new Map<string, number[]>();
+  const aborted = new Map<string, number>();
+  let api: Api;
+  let worker: RunningProcess;
+  let user: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      req.on('end', () => {
+        const prompt = (JSON.parse(raw) as { messages: Array<{ content: string }> }).messages[0]
+          .content;
+        arrived.set(prompt, [...(arrived.get(prompt) ?? []), Date.now()]);
+        res.on('close', () => {
+          if (!res.writableEnded) aborted.set(prompt, Date.now());
+        });
+        // "slow …" never answers by itself; "race <ms> …" answers after <ms>
+        const delay = prompt.startsWith('race ') ? Number(prompt.split(' ')[1]) : undefined;
+        if (delay === undefined) return;
+        setTimeout(() => {
+          if (res.destroyed) return;
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ choices: [{ message: { content: `echo: ${prompt}` } }] }));
+        }, delay);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await flush(REDIS);
+    const env = testEnv({
+      REDIS_URL: REDIS,
+      GENAI_PROVIDER: 'openai',
+      OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      OPENAI_MODEL: 'test-model',
+      OPENAI_TIMEOUT_MS: '60000',
+      QUEUE_BACKOFF_MS: '100',
+    });
+    const key = await createKey('carol', env);
+    [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
+    user = client(api, key);
+  });
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const whenArrived = async (prompt: string): Promise<void> => {
+    const deadline = Date.now() + 15000;
+    while (!arrived.has(prompt)) {
+      if (Date.now() > deadline) throw new Error(`the provider never got "${prompt}"`);
+      await sleep(20);
+    }
+  };
+
+  it('answers cancelled at once, aborts the provider call within 2 s, and never retries it', async () => {
+    const prompt = 'slow and then cancelled';
+    const { body } = await user.post({ prompt });
+    const id = String(body.id);
+    await whenArrived(prompt);
+    expect((await user.get(id)).body.status).toBe('running');
+
+    const cancelledAt = Date.now();
+    const cancel = await user.call('DELETE', `/api/v1/generations/${id}`);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toMatchObject({ id, status: 'cancelled', result: null, attempts: 1 });
+    expect(cancel.body.completedAt).toEqual(expect.any(String));
+
+    const deadline = Date.now() + 5000;
+    while (!aborted.has(prompt) && Date.now() < deadline) await sleep(20);
+    expect(aborted.has(prompt)).toBe(true);
+    expect(Number(aborted.get(prompt)) - cancelledAt).toBeLessThan(2000);
+    await worker.waitForLine(
+      (line) =>
+        line.generationId === id && line.msg === 'generation cancelled; provider call aborted',
+    );
+
+    // well past the backoff: no second attempt, and the record is as the DELETE answered it
+    await sleep(1500);
+    expect(arrived.get(prompt)).toHaveLength(1);
+    const { body: after } = await user.get(id);
+    expect(after).toMatchObject({ status: 'cancelled', result: null, attempts: 1, error: null });
+    const queue = new Queue('generations', REDIS);
+    try {
+      const job = await queue.getJob(id);
+      expect(await job?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+    }
+    // and a second cancel answers the same
+    const again = await user.call('DELETE', `/api/v1/generations/${id}`);
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('cancelled');
+  });
+
+  it('ends a cancel racing the answer in one consistent state, whichever wins', async () => {
+    const outcomes = new Set<string>();
+    for (const delay of [0, 50, 100, 150, 200, 300]) {
+      const prompt = `race ${delay} ${Math.random()}`;
+      const { body } = await user.post({ prompt });
+      const id = String(body.id);
+      await whenArrived(prompt);
+      await sleep(100);
+      const cancel = await user.call('DELETE', `/api/v1/generations/${id}`);
+      await sleep(1500);
+      const { body: final } = await user.get(id);
+      if (cancel.status === 200) {
+        expect(final).toMatchObject({ status: 'cancelled', result: null });
+      } else {
+        expect(cancel.status).toBe(409);
+        expect(final).toMatchObject({ status: 'succeeded', result: `echo: ${prompt}` });
+      }
+      expect(arrived.get(prompt)).toHaveLength(1);
+      outcomes.add(String(final.status));
+    }
+    // both sides of the race were seen
+    expect([...outcomes].sort()).toEqual(['cancelled', 'succeeded']);
+  });
+});
+
 describe('attempts bounded by JOB_TIMEOUT_MS', () => {
   it('fails an attempt that runs too long, retries it, then fails the generation with the reason', async () => {
     const REDIS = 'redis://127.0.0.1:6379/13';

@@ -153,17 +153,50 @@ describe('GenerationStore (real PostgreSQL)', () => {
     expect(await read(id)).toMatchObject({ status: 'succeeded', result: 'done', attempts: 2 });
   });
 
-  it('cancels only queued generations, and a cancelled one is never claimed', async () => {
+  it('cancels queued and running generations, and a cancelled one is never claimed', async () => {
     const queued = await create();
-    expect((await store.cancel(ownerId, queued.id))?.status).toBe('cancelled');
+    expect(await store.cancel(ownerId, queued.id)).toMatchObject({
+      generation: { id: queued.id, status: 'cancelled', completedAt: expect.any(Date) },
+      wasRunning: false,
+    });
     expect(await store.cancel(ownerId, queued.id)).toBeNull();
     expect(await store.claim(queued.id, budget)).toEqual({ outcome: 'finished' });
     expect(await store.cancel('someone-else', (await create()).id)).toBeNull();
 
+    // running: cancelled at once; the attempt's later writes change nothing
     const running = await create();
     await store.claim(running.id, budget);
-    expect(await store.cancel(ownerId, running.id)).toBeNull();
-    expect(await statusOf(running.id)).toBe('running');
+    expect(await store.cancelledAmong([running.id, queued.id])).toEqual([queued.id]);
+    expect(await store.cancel(ownerId, running.id)).toMatchObject({
+      generation: { status: 'cancelled' },
+      wasRunning: true,
+    });
+    expect(await store.cancelledAmong([running.id])).toEqual([running.id]);
+    expect(await store.succeed(running.id, 1, output)).toBe(false);
+    expect(await store.failAttempt(running.id, { ...failure, attempt: 1 })).toBe('skipped');
+    expect(await read(running.id)).toMatchObject({ status: 'cancelled', result: null });
+
+    // finished ones stay as they are
+    const done = await create();
+    await store.claim(done.id, budget);
+    await store.succeed(done.id, 1, output);
+    expect(await store.cancel(ownerId, done.id)).toBeNull();
+    expect(await statusOf(done.id)).toBe('succeeded');
+  });
+
+  it('ends a cancel racing a success in one state: cancelled without a result, or succeeded', async () => {
+    for (let round = 0; round < 20; round += 1) {
+      const { id } = await create();
+      await store.claim(id, budget);
+      const [cancelled, succeeded] = await Promise.all([
+        store.cancel(ownerId, id),
+        store.succeed(id, 1, output),
+      ]);
+      expect(cancelled === null).toBe(succeeded);
+      const row = await read(id);
+      if (succeeded) expect(row).toMatchObject({ status: 'succeeded', result: 'done' });
+      else expect(row).toMatchObject({ status: 'cancelled', result: null });
+    }
   });
 
   it('settles a failed job: fails a running record, re-queues a queued one with attempts left', async () => {
@@ -252,12 +285,16 @@ describe('GenerationStore (real PostgreSQL)', () => {
       await store.failAttempt(retried.id, { ...failure, retryable: false, attempt: 2 });
       const cancelled = await create(key, prompt);
       await store.cancel(ownerId, cancelled.id);
+      // cancelled while running: the provider had the prompt, estimated
+      const stopped = await create(key, prompt);
+      await store.claim(stopped.id, budget);
+      await store.cancel(ownerId, stopped.id);
       expect(await usageToday(key)).toEqual({
-        generations: 3,
+        generations: 4,
         succeeded: 1,
         failed: 1,
-        cancelled: 1,
-        promptTokens: 10 + 4 + 4,
+        cancelled: 2,
+        promptTokens: 10 + 4 + 4 + 4,
         completionTokens: 5 + 2,
       });
     });

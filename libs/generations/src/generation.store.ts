@@ -183,9 +183,10 @@ function isFinal(failure: AttemptFailure): boolean {
  * overwrite each other:
  *
  *   queued ──claim──▶ running ──succeed──▶ succeeded
- *     │  ▲              │ └──failAttempt──▶ failed (final) / queued (retry)
- *     │  └─requeueOrphan┘
- *     └──cancel──▶ cancelled     claim without budget, settleFailedJob ──▶ failed
+ *     │  ▲              │ ├──failAttempt──▶ failed (final) / queued (retry)
+ *     │  └─requeueOrphan┘ │
+ *     └──cancel──▶ cancelled ◀──cancel──┘
+ *   and ──▶ failed by a claim without budget or attempts, and by settleFailedJob
  *
  * A running record carries its attempt's number; every write an attempt makes afterwards is
  * guarded by it, so an old attempt (its worker timed out or lost the job's lock) changes
@@ -333,19 +334,46 @@ export class GenerationStore {
     return rows;
   }
 
-  /** queued → cancelled; null when the generation is not the owner's or not queued. */
-  async cancel(ownerId: string, id: string): Promise<Generation | null> {
-    const { rows } = await this.execute<Generation>(
+  /**
+   * queued or running → cancelled; null when the generation is not the owner's or has already
+   * ended. `wasRunning` tells the caller that a worker is still on it: its later writes are
+   * guarded by `status = 'running'` and change nothing, and it aborts the call when it notices
+   * (`cancelledAmong`). A running attempt's prompt counts on the key's day, estimated: the
+   * provider had it.
+   */
+  async cancel(
+    ownerId: string,
+    id: string,
+  ): Promise<{ generation: Generation; wasRunning: boolean } | null> {
+    const { rows } = await this.execute<Generation & { wasRunning: boolean }>(
       withUsage(
-        `UPDATE generations SET status = 'cancelled', completed_at = now()
-          WHERE id = $1 AND owner_id = $2 AND status = 'queued'
-        RETURNING *`,
-        { cancelled: '1' },
-        `SELECT ${this.columns} FROM changed`,
+        `UPDATE generations g SET status = 'cancelled', completed_at = now()
+           FROM (SELECT id, status AS was FROM generations
+                  WHERE id = $1 AND owner_id = $2 AND status IN ('queued', 'running')
+                  FOR UPDATE) old
+          WHERE g.id = old.id
+        RETURNING g.*, old.was`,
+        {
+          cancelled: '1',
+          promptTokens: `CASE WHEN was = 'running' THEN ${PROMPT_ESTIMATE} ELSE 0 END`,
+        },
+        `SELECT ${this.columns}, was = 'running' AS "wasRunning" FROM changed`,
       ),
       [id, ownerId],
     );
-    return rows[0] ?? null;
+    if (!rows[0]) return null;
+    const { wasRunning, ...generation } = rows[0];
+    return { generation, wasRunning };
+  }
+
+  /** Which of `ids` have been cancelled: a worker asks about the generations it is running. */
+  async cancelledAmong(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.execute<{ id: string }>(
+      `SELECT id FROM generations WHERE id = ANY($1::uuid[]) AND status = 'cancelled'`,
+      [ids],
+    );
+    return rows.map((row) => row.id);
   }
 
   /**

@@ -218,12 +218,16 @@ export class GenerationsService {
     };
   }
 
-  /** Cancels a queued generation; cancelling a cancelled one answers it again. */
+  /**
+   * Cancels a queued or running generation; cancelling a cancelled one answers it again. A
+   * queued one's job is removed; a running one's worker sees the record and aborts its call.
+   */
   async cancel(ownerId: string, id: string): Promise<Generation> {
     const cancelled = await this.store.cancel(ownerId, id);
     if (cancelled) {
-      await this.queue.remove(id);
-      return cancelled;
+      // Bull cannot remove an active job (it is locked): its worker finishes it, writing nothing
+      if (!cancelled.wasRunning) await this.queue.remove(id);
+      return cancelled.generation;
     }
     const generation = await this.get(ownerId, id);
     if (generation.status === 'cancelled') return generation;
@@ -231,7 +235,7 @@ export class GenerationsService {
       409,
       errorMessage(
         'cancelling generation',
-        `it is ${generation.status}; only queued generations can be cancelled`,
+        `it has ${generation.status}; only queued or running generations can be cancelled`,
       ),
     );
   }

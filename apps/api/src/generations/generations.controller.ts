@@ -101,9 +101,13 @@ export class GenerationsController {
     return toView(await this.generations.get(auth.userId, id));
   }
 
-  /** Cancels a queued generation (200); 409 once it is running or finished. */
+  /** Cancels a queued or running generation (200); 409 once it has succeeded or failed. */
   @Delete(':id')
-  @ApiOperation({ summary: 'Cancel a queued generation' })
+  @ApiOperation({
+    summary: 'Cancel a queued or running generation',
+    description:
+      'Answers the cancelled generation at once. A running one: its worker aborts the provider call within a second or two, records nothing more and does not retry it. 409 once it has succeeded or failed; cancelling a cancelled one answers it again.',
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: GenerationView })
   @ApiProblems([404, 'NOT_FOUND'], [409, 'CONFLICT'])

@@ -2,7 +2,16 @@ import { errorMessage } from '@app/exceptions';
 import { FinalProviderError, RetryableProviderError } from '@app/generations';
 
 /** Why the worker stopped an attempt before it ended by itself. */
-export type StopReason = 'deadline' | 'shutdown' | 'lock-lost' | 'bull-timeout';
+export type StopReason = 'deadline' | 'shutdown' | 'lock-lost' | 'bull-timeout' | 'cancelled';
+
+/** Whether an attempt was stopped because its client cancelled the generation. */
+export function stoppedByCancel(signal: AbortSignal): boolean {
+  return (
+    signal.aborted &&
+    signal.reason instanceof AttemptStopped &&
+    signal.reason.reason === 'cancelled'
+  );
+}
 
 /** The reason an attempt's AbortController is aborted with. */
 export class AttemptStopped extends Error {

@@ -2,11 +2,11 @@ import { registry } from '@app/metrics';
 import { Counter, Histogram } from 'prom-client';
 
 /** How one attempt ended, as `generation_jobs_total` counts it. */
-export type JobOutcome = 'succeeded' | 'retried' | 'failed' | 'skipped';
+export type JobOutcome = 'succeeded' | 'retried' | 'failed' | 'cancelled' | 'skipped';
 
 export const generationJobsTotal = new Counter({
   name: 'generation_jobs_total',
-  help: 'Generation job attempts finished by the worker, by provider and outcome (succeeded, retried, failed, skipped)',
+  help: 'Generation job attempts finished by the worker, by provider and outcome (succeeded, retried, failed, cancelled, skipped)',
   labelNames: ['provider', 'outcome'] as const,
   registers: [registry],
 });

@@ -11,7 +11,12 @@ import { ShutdownState, withTimeout } from '@app/lifecycle';
 import { getLogger, runInJobContext } from '@app/logging';
 import { runJob } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
-import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -19,6 +24,7 @@ import {
   StopReason,
   describeFailure,
   describeJobFailure,
+  stoppedByCancel,
 } from './generation-failure';
 import { JobOutcome, generationJobDuration, generationJobsTotal } from './generation-job.metrics';
 
@@ -27,6 +33,11 @@ const CLAIM_RETRY_MS = 30_000;
 const CLAIM_RETRY_INTERVAL_MS = 1000;
 /** On shutdown, attempts still running this long before SHUTDOWN_TIMEOUT_MS are stopped. */
 const SHUTDOWN_STOP_MARGIN_MS = 3000;
+/**
+ * How often a worker with attempts running asks PostgreSQL whether any of them was cancelled
+ * (one indexed query for all of them): a cancelled call is aborted within about this long.
+ */
+const CANCEL_CHECK_INTERVAL_MS = 1000;
 
 const logger = getLogger('GenerationProcessor');
 
@@ -35,15 +46,23 @@ const logger = getLogger('GenerationProcessor');
  * provider → `succeeded`, or a failed attempt that the store turns into `failed` (final) or
  * `queued` (Bull retries it after its backoff). Each attempt has one AbortController, made
  * before the claim and aborted at its deadline, when Bull times the job out, when the job's
- * lock cannot be extended, and when a shutdown is about to run out of time; every write the
- * attempt makes carries its number, so a stopped attempt never overwrites a newer one.
+ * lock cannot be extended, when a shutdown is about to run out of time, and when its client
+ * cancelled the generation (then the attempt ends without a write and is not retried); every
+ * write the attempt makes carries its number, so a stopped attempt never overwrites a newer one.
  */
 @Injectable()
-export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class GenerationProcessor
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   /** The attempt's one deadline: JOB_TIMEOUT_MS, or the provider's call limit when shorter. */
   private readonly attemptTimeoutMs: number;
   /** Attempts running in this process, by job id. */
-  private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<
+    string,
+    { generationId: string; stop: AbortController; done: Promise<void> }
+  >();
+  private cancelChecks?: NodeJS.Timeout;
+  private checkingCancels = false;
 
   constructor(
     @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
@@ -63,6 +82,8 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
     void this.queue.process(this.config.worker.concurrency, (job) => this.run(job));
     this.queue.on('failed', (job, error) => void this.onFailed(job, error));
     this.queue.on('lock-extension-failed', (job: Job) => this.stop(job, 'lock-lost'));
+    this.cancelChecks = setInterval(() => void this.abortCancelled(), CANCEL_CHECK_INTERVAL_MS);
+    this.cancelChecks.unref();
     // From SIGTERM on, no new job starts here; the ones running finish or are stopped in time.
     this.shutdown.onBegin(() => {
       this.queue.pause(true, true).catch((error: unknown) => {
@@ -81,6 +102,29 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
     await this.settled(margin);
   }
 
+  onApplicationShutdown(): void {
+    clearInterval(this.cancelChecks);
+  }
+
+  /** Aborts the calls of running attempts whose generation its client has cancelled. */
+  private async abortCancelled(): Promise<void> {
+    if (this.checkingCancels || this.running.size === 0) return;
+    this.checkingCancels = true;
+    try {
+      const byGeneration = new Map(
+        [...this.running.values()].map((attempt) => [attempt.generationId, attempt]),
+      );
+      for (const id of await this.store.cancelledAmong([...byGeneration.keys()])) {
+        byGeneration.get(id)?.stop.abort(new AttemptStopped('cancelled'));
+      }
+    } catch (error) {
+      // PostgreSQL away: the attempt's own writes will find the record cancelled anyway
+      logger.debug({ err: error }, 'could not check running generations for cancels');
+    } finally {
+      this.checkingCancels = false;
+    }
+  }
+
   /** One attempt of one generation. Idempotent: a job that runs twice leaves one record. */
   async run(job: Job<GenerationJobData>): Promise<void> {
     const stop = new AbortController();
@@ -90,7 +134,7 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
     );
     let finish = (): void => undefined;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    this.running.set(String(job.id), { stop, done });
+    this.running.set(String(job.id), { generationId: job.data.generationId, stop, done });
     try {
       await runJob(job, () => this.attempt(job, stop.signal));
     } finally {
@@ -139,7 +183,7 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
       if (!(await this.store.succeed(id, attempt, output))) {
         logger.warn(
           { generationId: id, attempt },
-          'result discarded: a newer attempt owns the generation',
+          'result discarded: the generation was cancelled, or a newer attempt owns it',
         );
         record('skipped');
         return;
@@ -150,6 +194,12 @@ export class GenerationProcessor implements OnApplicationBootstrap, BeforeApplic
         'generation succeeded',
       );
     } catch (error) {
+      if (stoppedByCancel(signal)) {
+        // the record is cancelled already; the job completes, so Bull does not retry it
+        logger.info({ generationId: id, attempt }, 'generation cancelled; provider call aborted');
+        record('cancelled');
+        return;
+      }
       const failure = describeFailure(
         signal.aborted ? signal.reason : error,
         this.attemptTimeoutMs,
