@@ -320,6 +320,7 @@ describe('openai provider against a Chat Completions server on loopback', () => 
   let server: Server;
   const seen = new Map<string, number>();
   const maxTokensSent = new Map<string, unknown>();
+  const streamAsked = new Map<string, unknown[]>();
   let authorization: string | undefined;
   let api: Api;
   let worker: RunningProcess;
@@ -336,15 +337,42 @@ describe('openai provider against a Chat Completions server on loopback', () => 
         const body = JSON.parse(raw) as {
           messages: Array<{ content: string }>;
           max_tokens?: number;
+          stream?: boolean;
+          stream_options?: { include_usage?: boolean };
         };
         const prompt = body.messages[0].content;
         maxTokensSent.set(prompt, body.max_tokens);
+        streamAsked.set(prompt, [...(streamAsked.get(prompt) ?? []), body.stream_options]);
         const count = (seen.get(prompt) ?? 0) + 1;
         seen.set(prompt, count);
         const reply = (status: number, payload: object) => {
           res.writeHead(status, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify(payload));
         };
+        // the Chat Completions stream: content deltas, a usage chunk, [DONE]
+        const stream = (chunks: object[], then: 'done' | 'stall' = 'done') => {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          for (const chunk of chunks) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+          if (then === 'done') res.end('data: [DONE]\n\n');
+        };
+        const delta = (content: string) => ({ choices: [{ index: 0, delta: { content } }] });
+        if (prompt === 'stream with usage' && body.stream)
+          return stream([
+            { choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] },
+            delta('one '),
+            delta('two '),
+            delta('three'),
+            { choices: [], usage: { prompt_tokens: 11, completion_tokens: 3 } },
+          ]);
+        if (prompt === 'refuses stream options' && body.stream_options)
+          return reply(400, {
+            error: { message: 'Unrecognized request argument supplied: stream_options' },
+          });
+        if (prompt === 'stalls mid-stream' && count === 1)
+          return stream([delta('half an ')], 'stall');
+        if (prompt === 'stalls mid-stream') return stream([delta('answer')]);
+        if (prompt === 'error chunk' && count === 1)
+          return stream([delta('x'), { error: { message: 'the model is overloaded' } }]);
         const completion = {
           choices: [{ message: { content: `echo: ${prompt}` } }],
           usage: { prompt_tokens: 7, completion_tokens: 3 },
@@ -401,6 +429,39 @@ describe('openai provider against a Chat Completions server on loopback', () => 
     expect(authorization).toBe('Bearer sk-test-never-logged');
     // no maxTokens in the request: GENAI_DEFAULT_MAX_TOKENS is sent, never "as much as you like"
     expect(maxTokensSent.get('hello')).toBe(1024);
+  });
+
+  it('streams: the text from the deltas, the usage from the last chunk', async () => {
+    const { body } = await user.post({ prompt: 'stream with usage' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done).toMatchObject({
+      result: 'one two three',
+      usage: { promptTokens: 11, completionTokens: 3 },
+      attempts: 1,
+    });
+    expect(streamAsked.get('stream with usage')).toEqual([{ include_usage: true }]);
+  });
+
+  it('falls back to one plain call when a server refuses stream_options', async () => {
+    const { body } = await user.post({ prompt: 'refuses stream options' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done).toMatchObject({ result: 'echo: refuses stream options', attempts: 1 });
+    expect(streamAsked.get('refuses stream options')).toEqual([{ include_usage: true }, undefined]);
+  });
+
+  it('trips the idle timeout when a stream stalls, and retries the attempt', async () => {
+    const { body } = await user.post({ prompt: 'stalls mid-stream' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done).toMatchObject({ result: 'answer', attempts: 2 });
+    expect(seen.get('stalls mid-stream')).toBe(2);
+    // the first attempt's reason, in the worker's log
+    await worker.waitForLine((line) => JSON.stringify(line).includes('sent nothing for 500 ms'));
+  });
+
+  it('retries an error chunk in the stream', async () => {
+    const { body } = await user.post({ prompt: 'error chunk' });
+    const done = await user.waitFor(String(body.id), ['succeeded']);
+    expect(done).toMatchObject({ result: 'echo: error chunk', attempts: 2 });
   });
 
   it('estimates the usage of a server that reports none, as the local provider counts', async () => {

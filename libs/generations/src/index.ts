@@ -17,6 +17,7 @@ export { GenerationPage, GenerationView, toView } from './generation.view';
 export { GenerationsModule } from './generations.module';
 export { GenerationsService, secondsToNextUtcDay } from './generations.service';
 export {
+  DeltaListener,
   FinalProviderError,
   GenAiProvider,
   RetryableProviderError,

@@ -54,7 +54,7 @@ const logger = getLogger('GenerationProcessor');
 export class GenerationProcessor
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  /** The attempt's one deadline: JOB_TIMEOUT_MS, or the provider's call limit when shorter. */
+  /** The attempt's one deadline: JOB_TIMEOUT_MS (a provider bounds its own idle waits). */
   private readonly attemptTimeoutMs: number;
   /** Attempts running in this process, by job id. */
   private readonly running = new Map<
@@ -72,10 +72,7 @@ export class GenerationProcessor
     private readonly shutdown: ShutdownState,
     private readonly config: AppConfig,
   ) {
-    this.attemptTimeoutMs = Math.min(
-      config.queue.jobTimeoutMs,
-      provider.callTimeoutMs ?? Number.POSITIVE_INFINITY,
-    );
+    this.attemptTimeoutMs = config.queue.jobTimeoutMs;
   }
 
   onApplicationBootstrap(): void {

@@ -36,13 +36,21 @@ export class FinalProviderError extends ProviderError {
   override readonly name = 'FinalProviderError';
 }
 
+/** Receives the text as a provider produces it, chunk by chunk (never an empty one). */
+export type DeltaListener = (text: string) => void;
+
 /**
- * Where generations come from. `signal` is the attempt's one deadline: a provider makes no
- * timer of its own, it says how long one call may take (`callTimeoutMs`) and the worker folds
- * that into the attempt's deadline.
+ * Where generations come from. `signal` is the attempt's one deadline (JOB_TIMEOUT_MS, a
+ * shutdown, a cancel); a provider that waits on a server bounds the wait for its next chunk
+ * itself (OPENAI_TIMEOUT_MS: an idle timeout, not a total one, so that a long answer streams).
+ * The text goes to `onDelta` as it is produced — a provider that cannot stream gives it whole,
+ * once — and whole in the result.
  */
 export abstract class GenAiProvider {
   abstract readonly name: string;
-  readonly callTimeoutMs?: number;
-  abstract generate(request: GenerationRequest, signal: AbortSignal): Promise<GenerationOutput>;
+  abstract generate(
+    request: GenerationRequest,
+    signal: AbortSignal,
+    onDelta?: DeltaListener,
+  ): Promise<GenerationOutput>;
 }
