@@ -16,10 +16,16 @@ import {
   workerHealthUrl,
 } from '../../../test/support/processes';
 import { testEnv } from '../../../test/support/test-env';
+import { resetTestStores } from '../../../test/support/test-stores';
 
 type Api = RunningProcess & { url: string };
 
 const REDIS = 'redis://127.0.0.1:6379/14';
+/**
+ * Its own database: the worker's job counts must not include the unfinished records other
+ * suites leave in the shared test database (its reconciler would run them).
+ */
+const METRICS_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/rocket_launch_metrics';
 const PRODUCTION_REDIS = 'redis://127.0.0.1:6379/15';
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -68,8 +74,9 @@ describe('metrics (real api, worker, PostgreSQL and Redis)', () => {
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    await flush(REDIS);
+    await resetTestStores(METRICS_DATABASE_URL, REDIS);
     env = testEnv({
+      DATABASE_URL: METRICS_DATABASE_URL,
       REDIS_URL: REDIS,
       RATE_LIMIT_PER_MINUTE: '3',
       RATE_LIMIT_EXEMPT_IPS: '127.0.0.1',
