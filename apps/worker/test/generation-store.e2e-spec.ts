@@ -83,6 +83,7 @@ describe('GenerationStore (real PostgreSQL)', () => {
     expect(await store.claim(id, budget)).toEqual({
       outcome: 'claimed',
       attempt: 1,
+      startedAt: (await read(id))?.startedAt,
       generation: {
         prompt: 'a prompt',
         model: 'local-dev-echo',

@@ -66,7 +66,7 @@ export type ListPosition = Pick<Generation, 'createdAt' | 'id'>;
  * record failed); or nothing to do.
  */
 export type Claim =
-  | { outcome: 'claimed'; attempt: number; generation: ClaimedGeneration }
+  | { outcome: 'claimed'; attempt: number; startedAt: Date; generation: ClaimedGeneration }
   | { outcome: 'exhausted' }
   | { outcome: 'over_budget' }
   | { outcome: 'finished' };
@@ -389,19 +389,25 @@ export class GenerationStore {
     // `generation_claim` (migration 1765238400000): the record locked, the key's budget read,
     // queued/running → running (or failed, with no attempt or no tokens left), usage counted
     const { rows } = await this.execute<
-      ClaimedGeneration & { status: GenerationStatus; attempts: number; over: boolean }
+      ClaimedGeneration & {
+        status: GenerationStatus;
+        attempts: number;
+        over: boolean;
+        startedAt: Date;
+      }
     >(
-      `SELECT status, attempts, prompt, model, "maxTokens", temperature, over
+      `SELECT status, attempts, prompt, model, "maxTokens", temperature, over, "startedAt"
          FROM generation_claim($1::uuid, $2::int, $3::text, $4::int, $5::text)`,
       [id, budget.maxAttempts, budget.exhausted, budget.dailyTokens, budget.overBudget],
     );
     const row = rows[0];
     if (!row) return { outcome: 'finished' };
     if (row.status === 'failed') return { outcome: row.over ? 'over_budget' : 'exhausted' };
-    const { attempts, prompt, model, maxTokens, temperature } = row;
+    const { attempts, prompt, model, maxTokens, temperature, startedAt } = row;
     return {
       outcome: 'claimed',
       attempt: attempts,
+      startedAt,
       generation: { prompt, model, maxTokens, temperature },
     };
   }

@@ -57,27 +57,17 @@ export function createWithinQuotaFunction({ traceparent = false } = {}): string 
 }
 
 /**
- * The three statements every generation runs — its create within its key's quotas, its claim by
- * the worker, its success — as PL/pgSQL functions. The client sends each as an unnamed statement
- * (PgBouncer in transaction mode cannot keep named ones), which PostgreSQL parses and plans on
- * every call: for these CTEs that was more than half of their cost. A function's statements are
- * prepared once per server connection and their plans cached, whoever pools the connections.
- * Each function is the statement it replaces, with the same locks, snapshots and usage counting.
- *
- * The create also replaces `active_generations`: inside a PL/pgSQL function under READ
- * COMMITTED every statement takes its own snapshot, so the count that follows the key's
- * advisory lock sees every row committed by the lock's previous holder — the cap is exact.
+ * `generation_claim` as this migration creates it and, with `startedAt`, as migration
+ * 1765411200000 does (the record's `started_at` returned too, for the running status event).
  */
-export class HotPathFunctions1765238400000 implements MigrationInterface {
-  name = 'HotPathFunctions1765238400000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(createWithinQuotaFunction());
-    await queryRunner.query(`
+export function claimFunction({ startedAt = false } = {}): string {
+  const startedAtColumn = startedAt ? ', "startedAt" timestamptz' : '';
+  const startedAtValue = startedAt ? ', c.started_at' : '';
+  return `
       CREATE FUNCTION "generation_claim"(
         p_id uuid, p_max_attempts int, p_exhausted text, p_daily_tokens int, p_over_budget text)
       RETURNS TABLE (status varchar, attempts int, prompt text, model varchar,
-                     "maxTokens" int, temperature real, over boolean)
+                     "maxTokens" int, temperature real, over boolean${startedAtColumn})
       LANGUAGE plpgsql VOLATILE AS $$
       #variable_conflict use_column
       BEGIN
@@ -109,7 +99,7 @@ export class HotPathFunctions1765238400000 implements MigrationInterface {
                  started_at = COALESCE(g.started_at, now())
             FROM previous WHERE g.id = previous.id
           RETURNING g.api_key_id, g.status, g.attempts, g.prompt, g.model, g.max_tokens,
-                    g.temperature, previous.status AS was, previous.over),
+                    g.temperature, previous.status AS was, previous.over, g.started_at),
         -- a claim that cannot run ends the generation; a running record's attempt died with
         -- its worker (its prompt counted); most claims add nothing and write no usage row
         counted AS (
@@ -121,10 +111,30 @@ export class HotPathFunctions1765238400000 implements MigrationInterface {
            WHERE c.api_key_id IS NOT NULL
              AND (c.status = 'failed' OR (c.was = 'running' AND ${PROMPT_ESTIMATE('c.prompt')} <> 0))
           ${COUNT_USAGE})
-        SELECT c.status, c.attempts, c.prompt, c.model, c.max_tokens, c.temperature, c.over
+        SELECT c.status, c.attempts, c.prompt, c.model, c.max_tokens, c.temperature, c.over${startedAtValue}
           FROM changed c;
       END
-      $$`);
+      $$`;
+}
+
+/**
+ * The three statements every generation runs — its create within its key's quotas, its claim by
+ * the worker, its success — as PL/pgSQL functions. The client sends each as an unnamed statement
+ * (PgBouncer in transaction mode cannot keep named ones), which PostgreSQL parses and plans on
+ * every call: for these CTEs that was more than half of their cost. A function's statements are
+ * prepared once per server connection and their plans cached, whoever pools the connections.
+ * Each function is the statement it replaces, with the same locks, snapshots and usage counting.
+ *
+ * The create also replaces `active_generations`: inside a PL/pgSQL function under READ
+ * COMMITTED every statement takes its own snapshot, so the count that follows the key's
+ * advisory lock sees every row committed by the lock's previous holder — the cap is exact.
+ */
+export class HotPathFunctions1765238400000 implements MigrationInterface {
+  name = 'HotPathFunctions1765238400000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(createWithinQuotaFunction());
+    await queryRunner.query(claimFunction());
     await queryRunner.query(`
       CREATE FUNCTION "generation_succeed"(
         p_id uuid, p_attempt int, p_text text, p_prompt_tokens int, p_completion_tokens int)

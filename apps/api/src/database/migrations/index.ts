@@ -6,6 +6,7 @@ import { UsageShards1765065600000 } from './1765065600000-usage-shards';
 import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
 import { HotPathFunctions1765238400000 } from './1765238400000-hot-path-functions';
 import { TraceContext1765324800000 } from './1765324800000-trace-context';
+import { ClaimStartedAt1765411200000 } from './1765411200000-claim-started-at';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ActiveGenerationsFunction1765152000000,
   HotPathFunctions1765238400000,
   TraceContext1765324800000,
+  ClaimStartedAt1765411200000,
 ];
