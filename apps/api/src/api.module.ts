@@ -20,6 +20,9 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { isIdempotentReplay } from './generations/idempotency-key.decorator';
 import { GenerationsController } from './generations/generations.controller';
+import { GenerationEventHub } from './generations/events/generation-event-hub';
+import { GenerationStreams } from './generations/events/generation-streams';
+import { StreamSlots } from './generations/events/stream-slots';
 import { HealthController } from './health/health.controller';
 import { MeController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
@@ -67,6 +70,9 @@ export class ApiModule {
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: KeyThrottlerGuard },
+        GenerationStreams,
+        GenerationEventHub,
+        StreamSlots,
       ],
     };
   }

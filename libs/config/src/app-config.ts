@@ -109,6 +109,8 @@ export abstract class AppConfig {
     prefix: string;
   };
   abstract readonly generations: { retentionDays: number };
+  /** Event streams (SSE) open at once per key, across replicas (GENERATIONS_MAX_STREAMS). */
+  abstract readonly streams: { maxPerKey: number };
   abstract readonly shutdown: { timeoutMs: number; drainDelayMs: number };
   abstract readonly health: {
     checkTimeoutMs: number;
@@ -204,6 +206,7 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
       maxActive: env.GENERATIONS_MAX_ACTIVE,
       dailyTokens: env.DAILY_TOKEN_BUDGET,
     },
+    streams: { maxPerKey: env.GENERATIONS_MAX_STREAMS },
     bullBoard: { username: env.BULL_BOARD_USERNAME, password: env.BULL_BOARD_PASSWORD },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,

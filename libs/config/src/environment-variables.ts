@@ -208,6 +208,11 @@ export class EnvironmentVariables {
   GENERATIONS_MAX_ACTIVE: number;
 
   @int()
+  @IsInt(mustBe('an integer, at least 1'))
+  @Min(1, mustBe('an integer, at least 1'))
+  GENERATIONS_MAX_STREAMS: number;
+
+  @int()
   @IsInt(mustBe('a whole number of tokens, at least 0 (0: no budget)'))
   @Min(0, mustBe('a whole number of tokens, at least 0 (0: no budget)'))
   DAILY_TOKEN_BUDGET: number;

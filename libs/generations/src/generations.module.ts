@@ -6,6 +6,7 @@ import { KeyUsage } from './usage/key-usage.entity';
 import { GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE, GenerationQueue } from './generation-queue';
 import { GenerationStore } from './generation.store';
 import { GenerationsService } from './generations.service';
+import { GenerationEvents } from './events/generation-events';
 import { UsageService } from './usage/usage.service';
 
 const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE);
@@ -17,7 +18,14 @@ const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QU
  */
 @Module({
   imports: [TypeOrmModule.forFeature([Generation, KeyUsage]), queues],
-  providers: [GenerationStore, GenerationQueue, GenerationsService, UsageService],
-  exports: [GenerationStore, GenerationQueue, GenerationsService, UsageService, queues],
+  providers: [GenerationStore, GenerationQueue, GenerationsService, UsageService, GenerationEvents],
+  exports: [
+    GenerationStore,
+    GenerationQueue,
+    GenerationsService,
+    UsageService,
+    GenerationEvents,
+    queues,
+  ],
 })
 export class GenerationsModule {}

@@ -12,6 +12,7 @@ import { Generation } from './generation.entity';
 import { ENQUEUE_TIMEOUT_MS, GenerationQueue } from './generation-queue';
 import { CreateResult, GenerationStore, KeyQuota, ListPosition } from './generation.store';
 import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
+import { GenerationEvents } from './events/generation-events';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -119,6 +120,7 @@ export class GenerationsService {
   constructor(
     private readonly store: GenerationStore,
     private readonly queue: GenerationQueue,
+    private readonly events: GenerationEvents,
     config: AppConfig,
   ) {
     this.defaultModel = defaultModelOf(config);
@@ -227,6 +229,7 @@ export class GenerationsService {
     if (cancelled) {
       // Bull cannot remove an active job (it is locked): its worker finishes it, writing nothing
       if (!cancelled.wasRunning) await this.queue.remove(id);
+      await this.events.done(id, 'cancelled');
       return cancelled.generation;
     }
     const generation = await this.get(ownerId, id);

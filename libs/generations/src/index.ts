@@ -6,7 +6,7 @@ export {
   GenerationJobData,
   GenerationQueue,
 } from './generation-queue';
-export { Generation } from './generation.entity';
+export { FINISHED_STATUSES, Generation } from './generation.entity';
 export { KeyUsage } from './usage/key-usage.entity';
 export { UsageQuery } from './usage/usage.query';
 export { UsageService } from './usage/usage.service';
@@ -24,3 +24,4 @@ export {
 } from './providers/genai-provider';
 export { GENAI_PROVIDER } from './providers/genai-providers';
 export { estimateTokens } from './providers/token-estimate';
+export * from './events';

@@ -53,6 +53,8 @@ export function enableGracefulShutdown(
       `received ${signal}; shutting down`,
     );
     if (options.drainDelayMs > 0) await sleep(options.drainDelayMs);
+    // event streams end with a retry hint; their clients reconnect to a replica that stays
+    state.endDrain();
 
     const close = async (): Promise<void> => {
       // Stop accepting and let open connections finish, then wait for handlers whose client

@@ -8,6 +8,8 @@ import { Injectable } from '@nestjs/common';
 export class ShutdownState {
   private startedAt?: Date;
   private readonly listeners: Array<() => void> = [];
+  private drainEnded = false;
+  private readonly drainEndListeners = new Set<() => void>();
 
   begin(): void {
     if (this.startedAt) return;
@@ -17,6 +19,30 @@ export class ShutdownState {
 
   get isShuttingDown(): boolean {
     return this.startedAt !== undefined;
+  }
+
+  /**
+   * The drain delay is over: the server is about to stop accepting. Long-lived responses (event
+   * streams) end now, so that closing the server does not wait for them.
+   */
+  endDrain(): void {
+    if (this.drainEnded) return;
+    this.drainEnded = true;
+    for (const listener of [...this.drainEndListeners]) listener();
+    this.drainEndListeners.clear();
+  }
+
+  /**
+   * Runs `listener` when the drain delay ends (at once if it has); the function returned
+   * forgets it (a stream that ended by itself).
+   */
+  onDrainEnd(listener: () => void): () => void {
+    if (this.drainEnded) {
+      listener();
+      return () => undefined;
+    }
+    this.drainEndListeners.add(listener);
+    return () => this.drainEndListeners.delete(listener);
   }
 
   /** Runs `listener` when shutdown begins (at once if it already has). */

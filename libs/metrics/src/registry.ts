@@ -44,13 +44,19 @@ export const rateLimitHitsTotal = new Counter({
   registers: [registry],
 });
 
-/** The per-key policies a refusal can name: the two throttlers and the two quotas. */
-export const KEY_LIMIT_POLICIES = ['key', 'generations', 'max_active', 'daily_tokens'] as const;
+/** The per-key policies a refusal can name: the two throttlers and the three quotas. */
+export const KEY_LIMIT_POLICIES = [
+  'key',
+  'generations',
+  'max_active',
+  'daily_tokens',
+  'max_streams',
+] as const;
 export type KeyLimitPolicy = (typeof KEY_LIMIT_POLICIES)[number];
 
 export const keyLimitRefusalsTotal = new Counter({
   name: 'key_limit_refusals_total',
-  help: 'Requests refused with 429 by a per-key policy (the key and generations throttlers, the max_active and daily_tokens quotas); never labelled by key',
+  help: 'Requests refused with 429 by a per-key policy (the key and generations throttlers, the max_active, daily_tokens and max_streams quotas); never labelled by key',
   labelNames: ['policy'] as const,
   registers: [registry],
 });

@@ -12,6 +12,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -19,11 +20,19 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { ApiProblems } from '../docs/api-errors.decorator';
 import { IdempotencyKey } from './idempotency-key.decorator';
+import { GenerationStreams } from './events/generation-streams';
 
 const uuid = new ParseUUIDPipe({ version: '4' });
 
@@ -32,7 +41,10 @@ const uuid = new ParseUUIDPipe({ version: '4' });
 @ApiProblems()
 @Controller('api/v1/generations')
 export class GenerationsController {
-  constructor(private readonly generations: GenerationsService) {}
+  constructor(
+    private readonly generations: GenerationsService,
+    private readonly streams: GenerationStreams,
+  ) {}
 
   /** Queues a generation: 202 with Location; an Idempotency-Key replay answers 200. */
   @Post()
@@ -99,6 +111,45 @@ export class GenerationsController {
     @Param('id', uuid) id: string,
   ): Promise<GenerationView> {
     return toView(await this.generations.get(auth.userId, id));
+  }
+
+  /** The generation's events as Server-Sent Events, until it ends (SPEC §14). */
+  @Get(':id/events')
+  @ApiOperation({
+    summary: "Stream a generation's events (Server-Sent Events)",
+    description: [
+      '`text/event-stream`, every event with its stored `id`:',
+      '`status` `{id, status, attempts, startedAt, completedAt}` at every change (no prompt, no result);',
+      '`delta` `{attempt, index, text}` as the provider produces text (`index` counts the chunks of that attempt from 0; a `status` with a higher `attempts` voids earlier deltas);',
+      '`done` — the final generation, as GET answers it; the stream then ends.',
+      'Without `Last-Event-ID` the stream starts with the current state (a finished generation answers one `done` at once); with it, the stored events after that id, then the rest as they come (`Last-Event-ID: 0`: every stored event).',
+      'A comment line every 15 s; a stream ended by a shutdown sends `retry:` and no `done` — reconnect with `Last-Event-ID`.',
+      'Events are kept 10 minutes after the generation ends. At most GENERATIONS_MAX_STREAMS open per key, across replicas (429 QUOTA_EXCEEDED).',
+      'A browser `EventSource` cannot send the key: read it with `fetch()`.',
+    ].join(' '),
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'the id of the last event received: the stream resumes after it',
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'An event stream',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiProblems(
+    [404, 'NOT_FOUND'],
+    [429, 'QUOTA_EXCEEDED (GENERATIONS_MAX_STREAMS) or RATE_LIMITED'],
+  )
+  async events(
+    @CurrentAuth() auth: ApiKeyIdentity,
+    @Param('id', uuid) id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.streams.serve(auth, id, lastEventId, res);
   }
 
   /** Cancels a queued or running generation (200); 409 once it has succeeded or failed. */

@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { Server, createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 import {
@@ -19,6 +21,10 @@ const PASSWORD = 'board-pass-123';
 let browser: Browser;
 let api: RunningProcess & { url: string };
 let generationId: string;
+let key: string;
+/** A web app's page on its own origin (CORS_ORIGINS lets it call the api). */
+let appPage: Server;
+let appOrigin: string;
 
 /** Everything the page reports about its Content-Security-Policy, and any page error. */
 async function watch(page: Page): Promise<string[]> {
@@ -46,13 +52,20 @@ beforeAll(async () => {
   const redis = new Redis('redis://127.0.0.1:6379/11');
   await redis.flushdb();
   await redis.quit();
+  appPage = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>a client</title>');
+  });
+  await new Promise<void>((resolve) => appPage.listen(0, '127.0.0.1', resolve));
+  appOrigin = `http://127.0.0.1:${(appPage.address() as AddressInfo).port}`;
   const env = testEnv({
+    CORS_ORIGINS: appOrigin,
     BULL_BOARD_USERNAME: USER,
     BULL_BOARD_PASSWORD: PASSWORD,
     REDIS_URL: 'redis://127.0.0.1:6379/11',
   });
   const created = await runToExit(CLI_MAIN, ['apikey:create', '--user', 'browser'], env);
-  const key = created.stdout.trimEnd().split('\n').pop() as string;
+  key = created.stdout.trimEnd().split('\n').pop() as string;
   api = await startApi(env);
   // No worker runs here: the job waits in the queue for the dashboard to show it.
   const response = await fetch(`${api.url}/api/v1/generations`, {
@@ -76,6 +89,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await api?.stop();
+  appPage?.close();
 });
 
 describe('Bull Board in a real browser', () => {
@@ -122,6 +136,7 @@ describe('Swagger UI in a real browser', () => {
     for (const path of [
       '/api/v1/generations',
       '/api/v1/generations/{id}',
+      '/api/v1/generations/{id}/events',
       '/api/v1/me',
       '/health/ready',
     ]) {
@@ -172,8 +187,67 @@ describe('Swagger UI in a real browser', () => {
       'metricsToken',
     ]);
     expect(parsed.components.schemas.Problem).toBeDefined();
+    const events = parsed.paths['/api/v1/generations/{id}/events'].get.responses;
+    expect(Object.keys(events['200'] as object)).toContain('content');
+    expect(JSON.stringify(events['200'])).toContain('text/event-stream');
+    expect(JSON.stringify(events['429'])).toContain('QUOTA_EXCEEDED');
     expect(JSON.stringify(parsed.components.schemas.CreateGenerationDto)).toContain(
       '"maxLength":20000',
     );
+  });
+});
+
+describe('an event stream read by a page', () => {
+  it('reads status, then done after a cancel, with fetch() from another origin (EventSource cannot send the key)', async () => {
+    const page = await browser.newPage();
+    await page.goto(appOrigin);
+    const created = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prompt: 'read in a browser' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    // in the page: open the stream, cancel once the first event is in, read until the end
+    const seen = await page.evaluate(
+      async ({ id, key, base }) => {
+        const headers = { Authorization: `Bearer ${key}` };
+        const response = await fetch(`${base}/api/v1/generations/${id}/events`, { headers });
+        const reader = (response.body as ReadableStream<Uint8Array>)
+          .pipeThrough(new TextDecoderStream())
+          .getReader();
+        const events: Array<{ event: string; id: string; data: unknown }> = [];
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const fields = Object.fromEntries(
+              buffer
+                .slice(0, end)
+                .split('\n')
+                .filter((line) => !line.startsWith(':'))
+                .map((line) => [
+                  line.slice(0, line.indexOf(':')),
+                  line.slice(line.indexOf(':') + 2),
+                ]),
+            );
+            buffer = buffer.slice(end + 2);
+            if (!fields.event) continue;
+            events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data) });
+            if (events.length === 1)
+              await fetch(`${base}/api/v1/generations/${id}`, { method: 'DELETE', headers });
+          }
+        }
+        return { type: response.headers.get('content-type'), events };
+      },
+      { id, key, base: api.url },
+    );
+    expect(seen.type).toBe('text/event-stream; charset=utf-8');
+    expect(seen.events.map((event) => event.event)).toEqual(['status', 'done']);
+    expect(seen.events[0].data).toMatchObject({ id, status: 'queued' });
+    expect(seen.events[1].data).toMatchObject({ id, status: 'cancelled' });
+    await page.close();
   });
 });

@@ -1,8 +1,10 @@
 import { AppConfig } from '@app/config';
 import { errorMessage, isDependencyUnavailable } from '@app/exceptions';
 import {
+  DeltaWriter,
   GENERATIONS_QUEUE,
   GenAiProvider,
+  GenerationEvents,
   GenerationJobData,
   GenerationQueue,
   GenerationStore,
@@ -68,6 +70,7 @@ export class GenerationProcessor
     @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
     private readonly generations: GenerationQueue,
     private readonly store: GenerationStore,
+    private readonly events: GenerationEvents,
     private readonly provider: GenAiProvider,
     private readonly shutdown: ShutdownState,
     private readonly config: AppConfig,
@@ -163,10 +166,20 @@ export class GenerationProcessor
           : "the key's daily token budget is spent; generation failed without running",
       );
       record('failed');
+      void this.events.done(id, 'failed');
       await job.discard();
       return;
     }
-    const { attempt, generation } = claim;
+    const { attempt, generation, startedAt } = claim;
+    // the event log: running, then the text as it comes (in order, after the status)
+    const running = this.events.status({
+      id,
+      status: 'running',
+      attempts: attempt,
+      startedAt,
+      completedAt: null,
+    });
+    const deltas = new DeltaWriter(this.events, id, attempt, running);
     try {
       const output = await this.provider.generate(
         {
@@ -176,7 +189,9 @@ export class GenerationProcessor
           temperature: generation.temperature ?? undefined,
         },
         signal,
+        deltas.push,
       );
+      await deltas.end();
       if (!(await this.store.succeed(id, attempt, output))) {
         logger.warn(
           { generationId: id, attempt },
@@ -186,11 +201,13 @@ export class GenerationProcessor
         return;
       }
       record('succeeded');
+      void this.events.done(id, 'succeeded');
       logger.info(
         { generationId: id, provider: this.provider.name, attempt },
         'generation succeeded',
       );
     } catch (error) {
+      deltas.discard();
       if (stoppedByCancel(signal)) {
         // the record is cancelled already; the job completes, so Bull does not retry it
         logger.info({ generationId: id, attempt }, 'generation cancelled; provider call aborted');
@@ -206,6 +223,15 @@ export class GenerationProcessor
         attempt,
         maxAttempts: this.config.queue.attempts,
       });
+      if (outcome === 'failed') void this.events.done(id, 'failed');
+      if (outcome === 'requeued')
+        void this.events.status({
+          id,
+          status: 'queued',
+          attempts: attempt,
+          startedAt,
+          completedAt: null,
+        });
       if (outcome === 'failed') await job.discard();
       record(outcome === 'requeued' ? 'retried' : outcome === 'failed' ? 'failed' : 'skipped');
       throw error;
@@ -255,6 +281,7 @@ export class GenerationProcessor
         message: describeJobFailure(error?.message, this.attemptTimeoutMs),
         maxAttempts: this.config.queue.attempts,
       });
+      if (settled === 'failed') void this.events.done(id, 'failed');
       if (settled === 'failed')
         logger.warn(
           { generationId: id, reason: error?.message },

@@ -5,6 +5,7 @@ import {
   GENERATIONS_QUEUE,
   GenerationJobData,
   GenerationQueue,
+  GenerationEvents,
   GenerationStore,
   UnfinishedGeneration,
 } from '@app/generations';
@@ -53,6 +54,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
     @InjectQueue(GENERATIONS_QUEUE) private readonly queue: Queue<GenerationJobData>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: GenerationStore,
+    private readonly events: GenerationEvents,
     private readonly generations: GenerationQueue,
     private readonly retention: GenerationRetention,
     private readonly config: AppConfig,
@@ -120,7 +122,10 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
         message: describeJobFailure(job?.failedReason, this.config.queue.jobTimeoutMs),
         maxAttempts: this.config.queue.attempts,
       });
-      if (settled === 'failed') return 'failed';
+      if (settled === 'failed') {
+        await this.events.done(candidate.id, 'failed');
+        return 'failed';
+      }
       if (settled === 'none') return 'left';
     } else if (candidate.status === 'running') {
       await this.store.requeueOrphan(candidate.id, candidate.attempts);
