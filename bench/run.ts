@@ -472,6 +472,61 @@ async function rss(context: Context, heapFlags = true): Promise<{ idle: number; 
   }
 }
 
+const IDLE_STREAMS = 100;
+const IDLE_SECONDS = 20;
+
+interface IdleStreams {
+  rssWithout: number;
+  rssWith: number;
+  cpuMsPerSecondWithout: number;
+  cpuMsPerSecondWith: number;
+}
+
+/**
+ * What IDLE_STREAMS open, idle event streams cost one api process: its RSS and CPU over
+ * IDLE_SECONDS (a heartbeat every 15 s included) with them, against the same idle time before
+ * they opened. The generation they watch stays queued (no worker runs here); a cancel ends them.
+ */
+async function idleStreams(context: Context): Promise<IdleStreams> {
+  const api = await start('api', { env: { GENERATIONS_MAX_STREAMS: String(IDLE_STREAMS * 2) } });
+  const readers: AbortController[] = [];
+  const headers = { authorization: `Bearer ${context.apiKey}` };
+  try {
+    const created = await fetch(`${api.url}/api/v1/generations`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'watched by idle streams' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const idle = async (): Promise<number> => {
+      const before = cpuMs(api.proc.pid);
+      await sleep(IDLE_SECONDS * 1000);
+      return (cpuMs(api.proc.pid) - before) / IDLE_SECONDS;
+    };
+    await sleep(2000);
+    const rssWithout = rssMb(api.proc.pid);
+    const cpuMsPerSecondWithout = await idle();
+    for (let index = 0; index < IDLE_STREAMS; index += 1) {
+      const reader = new AbortController();
+      const response = await fetch(`${api.url}/api/v1/generations/${id}/events`, {
+        headers,
+        signal: reader.signal,
+      });
+      if (response.status !== 200) throw new Error(`stream ${index} answered ${response.status}`);
+      readers.push(reader);
+      void response.body?.pipeTo(new WritableStream()).catch(() => undefined);
+    }
+    await sleep(2000);
+    const rssWith = rssMb(api.proc.pid);
+    const cpuMsPerSecondWith = await idle();
+    await fetch(`${api.url}/api/v1/generations/${id}`, { method: 'DELETE', headers });
+    return { rssWithout, rssWith, cpuMsPerSecondWithout, cpuMsPerSecondWith };
+  } finally {
+    for (const reader of readers) reader.abort();
+    await stop(api);
+  }
+}
+
 const BIG_BODIES = 50;
 const BIG_BODY_WAVES = 4;
 const OPEN_CONNECTIONS = 100;
@@ -607,6 +662,19 @@ async function main(): Promise<void> {
       },
       'jobsPerSecond',
     );
+  }
+  if (wanted('streams')) {
+    const streams = await idleStreams(context);
+    add({
+      name: `api RSS with ${IDLE_STREAMS} idle event streams open (${fixed(streams.rssWithout)} MB without)`,
+      value: streams.rssWith,
+      unit: 'MB',
+    });
+    add({
+      name: `api CPU over ${IDLE_SECONDS}s with ${IDLE_STREAMS} idle event streams (${fixed(streams.cpuMsPerSecondWithout, 1)} ms/s without)`,
+      value: streams.cpuMsPerSecondWith,
+      unit: 'ms/s',
+    });
   }
   if (wanted('usage')) {
     const usage = await usageQuery();

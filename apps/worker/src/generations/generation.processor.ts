@@ -171,15 +171,15 @@ export class GenerationProcessor
       return;
     }
     const { attempt, generation, startedAt } = claim;
-    // the event log: running, then the text as it comes (in order, after the status)
-    const running = this.events.status({
+    // the event log: running, then the text as it comes (sent in order on one connection)
+    void this.events.status({
       id,
       status: 'running',
       attempts: attempt,
       startedAt,
       completedAt: null,
     });
-    const deltas = new DeltaWriter(this.events, id, attempt, running);
+    const deltas = new DeltaWriter(this.events, id, attempt);
     try {
       const output = await this.provider.generate(
         {
@@ -191,7 +191,7 @@ export class GenerationProcessor
         signal,
         deltas.push,
       );
-      await deltas.end();
+      deltas.end();
       if (!(await this.store.succeed(id, attempt, output))) {
         logger.warn(
           { generationId: id, attempt },

@@ -10,8 +10,10 @@ const logger = getLogger('GenerationEvents');
 
 /**
  * The `delta` events of one attempt: a provider's chunks (a token each, for some servers)
- * coalesced to at most one event per 50 ms, numbered from 0, written in order after whatever
- * `after` writes (the attempt's `running` status), and capped at MAX_DELTA_BYTES.
+ * coalesced to at most one event per 50 ms, numbered from 0, and capped at MAX_DELTA_BYTES.
+ * Each is sent as soon as it is cut, without waiting for the one before: the commands of one
+ * Redis connection run in the order they were sent, so the log keeps the order of the calls
+ * (the attempt's `running` status, its deltas, then its end) at no round trip to the job.
  */
 export class DeltaWriter {
   private pending = '';
@@ -19,16 +21,12 @@ export class DeltaWriter {
   private bytes = 0;
   private timer?: NodeJS.Timeout;
   private capped = false;
-  private writing: Promise<void>;
 
   constructor(
     private readonly events: GenerationEvents,
     private readonly generationId: string,
     private readonly attempt: number,
-    after: Promise<void> = Promise.resolve(),
-  ) {
-    this.writing = after;
-  }
+  ) {}
 
   /** A provider's `onDelta`. */
   readonly push = (text: string): void => {
@@ -37,10 +35,9 @@ export class DeltaWriter {
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   };
 
-  /** Stores what is pending; resolves once every delta of the attempt is written. */
-  async end(): Promise<void> {
+  /** Sends what is pending: the text is complete. */
+  end(): void {
     this.flush();
-    await this.writing;
   }
 
   /** Drops what is pending (the attempt failed or was stopped). */
@@ -65,9 +62,6 @@ export class DeltaWriter {
       );
       return;
     }
-    const index = this.index++;
-    this.writing = this.writing.then(() =>
-      this.events.delta(this.generationId, this.attempt, index, text),
-    );
+    void this.events.delta(this.generationId, this.attempt, this.index++, text);
   }
 }
