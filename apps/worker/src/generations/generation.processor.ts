@@ -193,9 +193,18 @@ export class GenerationProcessor
       );
       deltas.end();
       if (!(await this.store.succeed(id, attempt, output))) {
+        // rare: say which (a cancel that won the race, or a newer attempt)
+        if ((await this.store.cancelledAmong([id])).length > 0) {
+          logger.info(
+            { generationId: id, attempt },
+            'result discarded: the generation was cancelled',
+          );
+          record('cancelled');
+          return;
+        }
         logger.warn(
           { generationId: id, attempt },
-          'result discarded: the generation was cancelled, or a newer attempt owns it',
+          'result discarded: a newer attempt owns the generation',
         );
         record('skipped');
         return;
