@@ -59,6 +59,12 @@ class GenerationRecord {
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt: Date | null;
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true }) completedAt: Date | null;
+  @Column({ name: 'callback_url', type: 'varchar', nullable: true }) callbackUrl: string | null;
+  @Column({ name: 'callback_state', type: 'varchar', nullable: true })
+  callbackState: string | null;
+  @Column({ name: 'callback_attempts', type: 'int' }) callbackAttempts: number;
+  @Column({ name: 'callback_last_status', type: 'int', nullable: true })
+  callbackLastStatus: number | null;
 }
 
 type Authenticated = Request & { userId: string };
@@ -120,6 +126,14 @@ class GenerationsController {
       createdAt: generation.createdAt.toISOString(),
       startedAt: generation.startedAt?.toISOString() ?? null,
       completedAt: generation.completedAt?.toISOString() ?? null,
+      callback: generation.callbackUrl
+        ? {
+            url: generation.callbackUrl,
+            state: generation.callbackState,
+            attempts: generation.callbackAttempts,
+            lastStatus: generation.callbackLastStatus,
+          }
+        : null,
     };
   }
 }

@@ -14,7 +14,8 @@ const keys = new Map<string, { userId: string; until: number }>();
 const READ = /^\/api\/v1\/generations\/([0-9a-f-]{36})$/;
 
 const COLUMNS = `id, status, prompt, model, result, error, attempts, prompt_tokens, completion_tokens,
-  created_at, started_at, completed_at`;
+  created_at, started_at, completed_at, callback_url, callback_state, callback_attempts,
+  callback_last_status`;
 
 interface Row {
   id: string;
@@ -29,6 +30,10 @@ interface Row {
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  callback_url: string | null;
+  callback_state: string | null;
+  callback_attempts: number;
+  callback_last_status: number | null;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -79,6 +84,14 @@ const server = createServer((req, res) => {
         createdAt: row.created_at.toISOString(),
         startedAt: row.started_at?.toISOString() ?? null,
         completedAt: row.completed_at?.toISOString() ?? null,
+        callback: row.callback_url
+          ? {
+              url: row.callback_url,
+              state: row.callback_state,
+              attempts: row.callback_attempts,
+              lastStatus: row.callback_last_status,
+            }
+          : null,
       });
     })
     .catch(() => send(res, 500, { status: 500 }));

@@ -18,7 +18,7 @@ const FOUNDATION = [
   'redis',
   'queue',
 ];
-const FEATURE = ['generations', 'security', 'health', 'metrics'];
+const FEATURE = ['generations', 'security', 'health', 'metrics', 'webhooks'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -42,7 +42,11 @@ describe('Bull Board at /admin/queues (real api)', () => {
         headers: { Authorization: basic('ops', 'pass-1234') },
       });
       const body = (await queues.json()) as { queues: Array<{ name: string }> };
-      expect(body.queues.map((q) => q.name)).toEqual(['generations', 'generations-retention']);
+      expect(body.queues.map((q) => q.name)).toEqual([
+        'generations',
+        'generations-retention',
+        'webhooks',
+      ]);
       await waitForLog(dir, 'api', 'security', (l) => l.event === 'dashboard_auth_failed');
     } finally {
       await api.stop();

@@ -13,11 +13,12 @@ import { HeartbeatPublisher } from './health/heartbeat.publisher';
 import { WorkerHealthServer } from './health/worker-health.server';
 import { GenerationReconciler } from './upkeep/generation-reconciler';
 import { GenerationRetention } from './upkeep/generation-retention';
+import { WebhookDeliveryProcessor } from './webhooks/webhook-delivery.processor';
 
 /**
  * The queue consumer process: no HTTP API. What it does is the list of providers below — run
- * generations through the configured provider, keep records and jobs in step, delete expired
- * generations, announce itself, and answer its probes.
+ * generations through the configured provider, deliver their completion webhooks, keep records
+ * and jobs in step, delete expired generations, announce itself, and answer its probes.
  */
 @Module({})
 export class WorkerModule {
@@ -40,6 +41,7 @@ export class WorkerModule {
         GenerationProcessor,
         GenerationReconciler,
         GenerationRetention,
+        WebhookDeliveryProcessor,
         HeartbeatPublisher,
         WorkerHealthServer,
       ],

@@ -39,6 +39,7 @@ describe('GenerationStore (real PostgreSQL)', () => {
     temperature: null,
     requestId: null,
     traceparent: null,
+    callbackUrl: null,
     idempotencyKey: null,
     requestHash: 'x'.repeat(64),
   });

@@ -126,6 +126,32 @@ export abstract class AppConfig {
     openai: { baseUrl: string; apiKey?: string; model: string; timeoutMs: number };
   };
   abstract readonly metrics: { enabled: boolean; token?: string };
+  /** Completion webhooks (SPEC §14); `secrets` empty: a callbackUrl is refused. */
+  abstract readonly webhooks: {
+    /** WEBHOOK_SECRET's `whsec_…` keys: every one signs each attempt (a rotation has two). */
+    secrets: string[];
+    attempts: number;
+    backoffMs: number;
+    allowPrivate: boolean;
+    /** WEBHOOK_DNS_SERVERS; empty: the system's (resolv.conf). */
+    dnsServers: string[];
+  };
+}
+
+/** The `whsec_` + base64 secret the Standard Webhooks scheme signs with: 24 to 64 bytes. */
+const WEBHOOK_SECRET = /^whsec_((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/;
+
+/** WEBHOOK_SECRET's keys (space-separated during a rotation), or undefined when one is malformed. */
+export function webhookSecretsOf(value: string): string[] | undefined {
+  const secrets = value.trim().split(/\s+/).filter(Boolean);
+  if (secrets.length === 0) return undefined;
+  const valid = secrets.every((secret) => {
+    const match = WEBHOOK_SECRET.exec(secret);
+    if (!match) return false;
+    const bytes = Buffer.from(match[1], 'base64').length;
+    return bytes >= 24 && bytes <= 64;
+  });
+  return valid ? secrets : undefined;
 }
 
 /** The db number a redis:// URL names (`/3`), or undefined when it names none. */
@@ -243,5 +269,12 @@ export function toAppConfig(env: EnvironmentVariables, service: ServiceName): Ap
       },
     },
     metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
+    webhooks: {
+      secrets: env.WEBHOOK_SECRET ? (webhookSecretsOf(env.WEBHOOK_SECRET) ?? []) : [],
+      attempts: env.WEBHOOK_ATTEMPTS,
+      backoffMs: env.WEBHOOK_BACKOFF_MS,
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      dnsServers: splitList(env.WEBHOOK_DNS_SERVERS),
+    },
   });
 }

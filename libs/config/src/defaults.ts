@@ -45,6 +45,8 @@ export const DEFAULTS: Record<string, string> = {
   OPENAI_MODEL: 'gpt-4o-mini',
   OPENAI_TIMEOUT_MS: '60000',
   METRICS_ENABLED: 'true',
+  WEBHOOK_ATTEMPTS: '8',
+  WEBHOOK_BACKOFF_MS: '5000',
 };
 
 /** Defaults that differ between development, test and production. */
@@ -57,6 +59,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, string>> =
     GENERATIONS_PER_MINUTE: '600',
     SHUTDOWN_DRAIN_DELAY_MS: '0',
     DOCS_ENABLED: 'true',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
   },
   test: {
     LOG_LEVEL: 'warn',
@@ -66,6 +69,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, string>> =
     GENERATIONS_PER_MINUTE: '600',
     SHUTDOWN_DRAIN_DELAY_MS: '0',
     DOCS_ENABLED: 'true',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
   },
   production: {
     LOG_LEVEL: 'info',
@@ -75,6 +79,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, string>> =
     GENERATIONS_PER_MINUTE: '20',
     SHUTDOWN_DRAIN_DELAY_MS: '5000',
     DOCS_ENABLED: 'false',
+    WEBHOOK_ALLOW_PRIVATE: 'false',
   },
 };
 
@@ -96,6 +101,8 @@ export const KNOWN_VARIABLES = [
   'REDIS_SENTINEL_NAME',
   'REDIS_SENTINEL_PASSWORD',
   'REDIS_CLUSTER_NODES',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_DNS_SERVERS',
 ] as const;
 
 /** Variables for which an empty string means something (an empty list), not "unset". */

@@ -361,4 +361,29 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
   METRICS_TOKEN?: string;
+
+  /** Checked in `load-config.ts` (never echoed): `whsec_` + base64, several during a rotation. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SECRET?: string;
+
+  @int()
+  @IsInt(mustBe('an integer from 1 to 20'))
+  @Min(1, mustBe('an integer from 1 to 20'))
+  @Max(20, mustBe('an integer from 1 to 20'))
+  WEBHOOK_ATTEMPTS: number;
+
+  @int()
+  @IsInt(mustBe('a whole number of milliseconds from 100 to 3600000'))
+  @Min(100, mustBe('a whole number of milliseconds from 100 to 3600000'))
+  @Max(3_600_000, mustBe('a whole number of milliseconds from 100 to 3600000'))
+  WEBHOOK_BACKOFF_MS: number;
+
+  @bool()
+  @IsBoolean(mustBe('true or false'))
+  WEBHOOK_ALLOW_PRIVATE: boolean;
+
+  @ValidateIf((env: EnvironmentVariables) => env.WEBHOOK_DNS_SERVERS !== undefined)
+  @IsHostPortList(mustBe('a comma-separated list of DNS servers as host:port'))
+  WEBHOOK_DNS_SERVERS?: string;
 }

@@ -243,6 +243,73 @@ describe('loadConfig', () => {
   });
 });
 
+describe('webhook settings', () => {
+  const key = (bytes: number) => `whsec_${Buffer.alloc(bytes, 1).toString('base64')}`;
+
+  it('defaults: no secret, 8 attempts from 5 s, private receivers allowed outside production only', () => {
+    const development = loadConfig({}, NO_DOTENV).webhooks;
+    expect(development).toEqual({
+      secrets: [],
+      attempts: 8,
+      backoffMs: 5000,
+      allowPrivate: true,
+      dnsServers: [],
+    });
+    expect(loadConfig({ ENVIRONMENT: 'production' }, NO_DOTENV).webhooks.allowPrivate).toBe(false);
+    expect(
+      loadConfig({ ENVIRONMENT: 'production', WEBHOOK_ALLOW_PRIVATE: 'true' }, NO_DOTENV).webhooks
+        .allowPrivate,
+    ).toBe(true);
+  });
+
+  it('takes one whsec_ key, or several separated by spaces during a rotation, also from a file', () => {
+    expect(loadConfig({ WEBHOOK_SECRET: key(24) }, NO_DOTENV).webhooks.secrets).toEqual([key(24)]);
+    expect(
+      loadConfig({ WEBHOOK_SECRET: ` ${key(32)}  ${key(64)} ` }, NO_DOTENV).webhooks.secrets,
+    ).toEqual([key(32), key(64)]);
+    const file = secretFile(`${key(32)}\n`);
+    expect(loadConfig({ WEBHOOK_SECRET_FILE: file }, NO_DOTENV).webhooks.secrets).toEqual([
+      key(32),
+    ]);
+  });
+
+  it('refuses a malformed secret in one line that never echoes it', () => {
+    for (const bad of [
+      'not-a-secret-at-all',
+      key(16),
+      key(65),
+      `whsec_${'%'.repeat(40)}`,
+      `${key(32)} whsec_short`,
+      Buffer.alloc(32, 1).toString('base64'),
+    ]) {
+      const problems = problemsOf({ WEBHOOK_SECRET: bad });
+      expect(problems).toEqual([
+        'WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes (several, separated by spaces, during a rotation)',
+      ]);
+    }
+  });
+
+  it('checks attempts, backoff and DNS servers', () => {
+    expect(
+      problemsOf({
+        WEBHOOK_ATTEMPTS: '0',
+        WEBHOOK_BACKOFF_MS: '10',
+        WEBHOOK_ALLOW_PRIVATE: 'maybe',
+        WEBHOOK_DNS_SERVERS: '10.0.0.2',
+      }).map((line) => line.split(' ')[0]),
+    ).toEqual([
+      'WEBHOOK_ATTEMPTS',
+      'WEBHOOK_BACKOFF_MS',
+      'WEBHOOK_ALLOW_PRIVATE',
+      'WEBHOOK_DNS_SERVERS',
+    ]);
+    expect(
+      loadConfig({ WEBHOOK_DNS_SERVERS: '10.0.0.2:53, [fd00::53]:5353' }, NO_DOTENV).webhooks
+        .dnsServers,
+    ).toEqual(['10.0.0.2:53', '[fd00::53]:5353']);
+  });
+});
+
 describe('config/.env.example', () => {
   it('documents every variable the platform reads', () => {
     const example = readFileSync(join(__dirname, '../../../config/.env.example'), 'utf8');

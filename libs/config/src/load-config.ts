@@ -3,7 +3,13 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
-import { AppConfig, ServiceName, redisDatabaseOf, toAppConfig } from './app-config';
+import {
+  AppConfig,
+  ServiceName,
+  redisDatabaseOf,
+  toAppConfig,
+  webhookSecretsOf,
+} from './app-config';
 import { ConfigValidationError } from './config-validation.error';
 import { DEFAULTS, ENVIRONMENT_DEFAULTS, KNOWN_VARIABLES, KEEPS_EMPTY_VALUE } from './defaults';
 import { ENVIRONMENTS, Environment, EnvironmentVariables } from './environment-variables';
@@ -112,6 +118,12 @@ function crossFieldProblems(env: EnvironmentVariables): string[] {
     );
   }
   problems.push(...redisModeProblems(env));
+  if (env.WEBHOOK_SECRET !== undefined && webhookSecretsOf(env.WEBHOOK_SECRET) === undefined) {
+    // never echoed: the value is a secret
+    problems.push(
+      'WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes (several, separated by spaces, during a rotation)',
+    );
+  }
   return problems;
 }
 

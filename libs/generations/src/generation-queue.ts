@@ -18,6 +18,8 @@ const BULL_TIMEOUT_MARGIN_MS = 5000;
 
 export interface GenerationJobData {
   generationId: string;
+  /** The generation has a completion webhook: its final transition queues the delivery. */
+  callback?: true;
 }
 
 const logger = getLogger('GenerationQueue');
@@ -46,10 +48,11 @@ export class GenerationQueue {
   }
 
   /** Queues a generation; an AppException 503 when Redis does not take it in time. */
-  async enqueue(generationId: string): Promise<void> {
+  async enqueue(generationId: string, { callback = false } = {}): Promise<void> {
+    const data: GenerationJobData = callback ? { generationId, callback } : { generationId };
     try {
       await withTimeout(
-        this.queue.add(withLogContext({ generationId }), {
+        this.queue.add(withLogContext(data), {
           ...this.jobOptions,
           jobId: generationId,
         }),

@@ -10,6 +10,10 @@ export const GENERATION_STATUSES = [
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 export const FINISHED_STATUSES: GenerationStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/** A completion webhook's delivery: pending until delivered, or failed for good. */
+export const CALLBACK_STATES = ['pending', 'delivered', 'failed'] as const;
+export type CallbackState = (typeof CALLBACK_STATES)[number];
+
 /**
  * One generation request and its outcome; the queue's job id is this record's id. The
  * decorators declare what the migrations create (a schema diff finds nothing to change); the
@@ -20,7 +24,14 @@ export const FINISHED_STATUSES: GenerationStatus[] = ['succeeded', 'failed', 'ca
   'CHK_generations_status',
   `"status" IN (${GENERATION_STATUSES.map((status) => `'${status}'`).join(', ')})`,
 )
+@Check(
+  'CHK_generations_callback_state',
+  `"callback_state" IN (${CALLBACK_STATES.map((state) => `'${state}'`).join(', ')})`,
+)
 @Index('IDX_generations_status_completed', ['status', 'completedAt'])
+@Index('IDX_generations_callback_pending', ['completedAt', 'id'], {
+  where: `"callback_state" = 'pending' AND "status" IN ('succeeded', 'failed', 'cancelled')`,
+})
 @Index('IDX_generations_owner_created', ['ownerId', 'createdAt', 'id'])
 @Index('IDX_generations_api_key_active', ['apiKeyId'], {
   where: `"status" IN ('queued', 'running')`,
@@ -83,6 +94,21 @@ export class Generation {
   /** SHA-256 of the request body, to tell a replay from a reuse of the key with another body. */
   @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
   requestHash: string | null;
+
+  /** Where the completion webhook goes (SPEC §14); null: none was asked for. */
+  @Column({ name: 'callback_url', type: 'varchar', length: 2048, nullable: true })
+  callbackUrl: string | null;
+
+  /** The webhook's delivery; null without a callbackUrl. */
+  @Column({ name: 'callback_state', type: 'varchar', length: 16, nullable: true })
+  callbackState: CallbackState | null;
+
+  @Column({ name: 'callback_attempts', type: 'int', default: 0 })
+  callbackAttempts: number;
+
+  /** The HTTP status of the last attempt; null before one, or when none was answered. */
+  @Column({ name: 'callback_last_status', type: 'int', nullable: true })
+  callbackLastStatus: number | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

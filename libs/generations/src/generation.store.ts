@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { FINISHED_STATUSES, Generation, GenerationStatus } from './generation.entity';
+import {
+  CallbackState,
+  FINISHED_STATUSES,
+  Generation,
+  GenerationStatus,
+} from './generation.entity';
 
 /** What a new generation is made of; it starts `queued`. */
 export type NewGeneration = Pick<
@@ -15,6 +20,7 @@ export type NewGeneration = Pick<
   | 'requestId'
   | 'traceparent'
   | 'idempotencyKey'
+  | 'callbackUrl'
 > & { requestHash: string };
 
 /** The creating key's quotas: generations queued or running at once, tokens per UTC day (0: none). */
@@ -91,8 +97,16 @@ export interface UsageDay {
   completionTokens: number;
 }
 
-/** A reconciler candidate. */
-export type UnfinishedGeneration = Pick<Generation, 'id' | 'status' | 'attempts' | 'traceparent'>;
+/** A reconciler candidate; `hasCallback` when its end must queue a webhook delivery. */
+export type UnfinishedGeneration = Pick<
+  Generation,
+  'id' | 'status' | 'attempts' | 'traceparent'
+> & {
+  hasCallback: boolean;
+};
+
+/** A finished generation whose webhook is still pending (the outbox), for the reconciler. */
+export type PendingDelivery = Pick<Generation, 'id' | 'callbackAttempts'>;
 
 /** Rows deleted per statement by retention. */
 const DELETE_BATCH = 1000;
@@ -231,14 +245,16 @@ export class GenerationStore {
       input.idempotencyKey,
       input.requestHash,
       input.traceparent,
+      input.callbackUrl,
     ];
     const insert = (limits: string, before?: string) =>
       withUsage(
         `INSERT INTO generations
            (owner_id, api_key_id, status, prompt, model, max_tokens, temperature, request_id,
-            idempotency_key, request_hash, traceparent)
+            idempotency_key, request_hash, traceparent, callback_url, callback_state)
          SELECT $1::varchar, $2::uuid, 'queued', $3::text, $4::varchar, $5::int, $6::real,
-                $7::varchar, $8::varchar, $9::char(64), $10::varchar ${limits}
+                $7::varchar, $8::varchar, $9::char(64), $10::varchar, $11::varchar,
+                CASE WHEN $11::varchar IS NULL THEN NULL ELSE 'pending' END ${limits}
          ON CONFLICT DO NOTHING
          RETURNING *`,
         { generations: '1' },
@@ -255,7 +271,7 @@ export class GenerationStore {
     const { rows } = await this.execute<Generation>(
       `SELECT ${this.columns} FROM generation_create_within_quota($1::varchar, $2::uuid,
          $3::text, $4::varchar, $5::int, $6::real, $7::varchar, $8::varchar, $9::char(64),
-         $11::int, $12::int, $10::varchar)`,
+         $12::int, $13::int, $10::varchar, $11::varchar)`,
       [...params, quota.maxActive, quota.dailyTokens],
     );
     if (rows[0]) return { outcome: 'created', generation: rows[0] };
@@ -496,7 +512,8 @@ export class GenerationStore {
     // The position is the last row's own created_at, read in the database: a JavaScript Date
     // keeps milliseconds, the column microseconds, and rows of one millisecond would repeat.
     const { rows } = await this.execute<UnfinishedGeneration>(
-      `SELECT id, status, attempts, traceparent FROM generations
+      `SELECT id, status, attempts, traceparent, callback_state IS NOT NULL AS "hasCallback"
+         FROM generations
         WHERE status IN ('queued', 'running') AND created_at < $1
           AND ($3::uuid IS NULL OR (created_at, id) > (
                 (SELECT created_at FROM generations WHERE id = $3), $3::uuid))
@@ -517,6 +534,65 @@ export class GenerationStore {
       ),
       [id, attempts],
     );
+  }
+
+  /** A finished generation whose webhook is still to be delivered; null when there is none. */
+  async findPendingDelivery(id: string): Promise<Generation | null> {
+    const { rows } = await this.execute<Generation>(
+      `SELECT ${this.columns} FROM generations
+        WHERE id = $1 AND callback_state = 'pending' AND status = ANY($2)`,
+      [id, FINISHED_STATUSES],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * One delivery attempt's result, counted once: `attempt` must be the next one and the
+   * delivery still pending (two workers running the same job count it once). False when not.
+   */
+  async recordDeliveryAttempt(
+    id: string,
+    attempt: number,
+    state: CallbackState,
+    lastStatus: number | null,
+  ): Promise<boolean> {
+    const { affected } = await this.execute(
+      `UPDATE generations
+          SET callback_attempts = $2, callback_state = $3, callback_last_status = $4
+        WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $2 - 1`,
+      [id, attempt, state, lastStatus],
+    );
+    return affected > 0;
+  }
+
+  /** pending → failed without an attempt (the receiver is refused, or no attempt is left). */
+  async abandonDelivery(id: string): Promise<void> {
+    await this.execute(
+      `UPDATE generations SET callback_state = 'failed'
+        WHERE id = $1 AND callback_state = 'pending'`,
+      [id],
+    );
+  }
+
+  /**
+   * The outbox: finished generations completed before `cutoff` whose webhook is still pending,
+   * oldest first, `limit` of them after `after` (the partial index answers it).
+   */
+  async findPendingDeliveries(
+    cutoff: Date,
+    limit: number,
+    after?: Pick<Generation, 'id'>,
+  ): Promise<PendingDelivery[]> {
+    const { rows } = await this.execute<PendingDelivery>(
+      `SELECT id, callback_attempts AS "callbackAttempts" FROM generations
+        WHERE callback_state = 'pending' AND status IN ('succeeded', 'failed', 'cancelled')
+          AND completed_at < $1
+          AND ($3::uuid IS NULL OR (completed_at, id) > (
+                (SELECT completed_at FROM generations WHERE id = $3), $3::uuid))
+        ORDER BY completed_at ASC, id ASC LIMIT $2`,
+      [cutoff, limit, after?.id ?? null],
+    );
+    return rows;
   }
 
   /** The key's usage of every UTC day from `from` to `to` (both included), oldest first. */

@@ -1,5 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { GENERATION_STATUSES, Generation, GenerationStatus } from './generation.entity';
+import {
+  CALLBACK_STATES,
+  CallbackState,
+  GENERATION_STATUSES,
+  Generation,
+  GenerationStatus,
+} from './generation.entity';
 
 class UsageView {
   @ApiProperty({ type: 'integer', nullable: true })
@@ -7,6 +13,29 @@ class UsageView {
 
   @ApiProperty({ type: 'integer', nullable: true })
   completionTokens: number | null;
+}
+
+/** The completion webhook of a generation that asked for one (SPEC §14). */
+class CallbackView {
+  @ApiProperty({ format: 'uri', maxLength: 2048 })
+  url: string;
+
+  @ApiProperty({
+    enum: CALLBACK_STATES,
+    description:
+      'pending until the receiver answered 2xx (delivered) or will not be tried again (failed)',
+  })
+  state: CallbackState;
+
+  @ApiProperty({ type: 'integer', description: 'delivery attempts made so far' })
+  attempts: number;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: "the last attempt's HTTP status; null before one, or when none was answered",
+  })
+  lastStatus: number | null;
 }
 
 /** A generation as the API shows it: what `toView` returns is what the OpenAPI document says. */
@@ -43,6 +72,13 @@ export class GenerationView {
 
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   completedAt: string | null;
+
+  @ApiProperty({
+    type: CallbackView,
+    nullable: true,
+    description: 'the completion webhook, when the POST gave a callbackUrl',
+  })
+  callback: CallbackView | null;
 }
 
 /** One page of the list, newest first. */
@@ -67,5 +103,14 @@ export function toView(generation: Generation): GenerationView {
     createdAt: generation.createdAt.toISOString(),
     startedAt: generation.startedAt?.toISOString() ?? null,
     completedAt: generation.completedAt?.toISOString() ?? null,
+    callback:
+      generation.callbackUrl === null
+        ? null
+        : {
+            url: generation.callbackUrl,
+            state: generation.callbackState ?? 'pending',
+            attempts: generation.callbackAttempts,
+            lastStatus: generation.callbackLastStatus,
+          },
   };
 }

@@ -8,8 +8,14 @@ import { GenerationStore } from './generation.store';
 import { GenerationsService } from './generations.service';
 import { GenerationEvents } from './events/generation-events';
 import { UsageService } from './usage/usage.service';
+import { WebhooksModule } from '@app/webhooks';
+import { GenerationWebhooks, WEBHOOKS_QUEUE } from './webhooks/generation-webhooks';
 
-const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QUEUE);
+const queues = QueueModule.forFeature(
+  GENERATIONS_QUEUE,
+  GENERATION_RETENTION_QUEUE,
+  WEBHOOKS_QUEUE,
+);
 
 /**
  * The generations domain, as both processes share it: its table (entity and store), its queues
@@ -17,9 +23,18 @@ const queues = QueueModule.forFeature(GENERATIONS_QUEUE, GENERATION_RETENTION_QU
  * them), its producer, and the api-facing service. The worker adds the processing itself.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Generation, KeyUsage]), queues],
-  providers: [GenerationStore, GenerationQueue, GenerationsService, UsageService, GenerationEvents],
+  imports: [TypeOrmModule.forFeature([Generation, KeyUsage]), queues, WebhooksModule],
+  providers: [
+    GenerationStore,
+    GenerationQueue,
+    GenerationsService,
+    UsageService,
+    GenerationEvents,
+    GenerationWebhooks,
+  ],
   exports: [
+    WebhooksModule,
+    GenerationWebhooks,
     GenerationStore,
     GenerationQueue,
     GenerationsService,

@@ -13,6 +13,8 @@ import { ENQUEUE_TIMEOUT_MS, GenerationQueue } from './generation-queue';
 import { CreateResult, GenerationStore, KeyQuota, ListPosition } from './generation.store';
 import { allowedModelsOf, defaultModelOf } from './providers/genai-providers';
 import { GenerationEvents } from './events/generation-events';
+import { GenerationWebhooks } from './webhooks/generation-webhooks';
+import { ReceiverPolicy, ReceiverRefused } from '@app/webhooks';
 
 /** An Idempotency-Key is remembered this long per user. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -44,12 +46,15 @@ function notFound(): AppException {
 }
 
 function requestHash(dto: CreateGenerationDto): string {
-  const canonical = JSON.stringify([
+  const fields: unknown[] = [
     dto.prompt,
     dto.model ?? null,
     dto.maxTokens ?? null,
     dto.temperature ?? null,
-  ]);
+  ];
+  // a callbackUrl is part of the request; without one the hash is what it always was
+  if (dto.callbackUrl !== undefined) fields.push(dto.callbackUrl);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -116,16 +121,20 @@ export class GenerationsService {
   private readonly defaultModel: string;
   private readonly models: Set<string>;
   private readonly defaultMaxTokens: number;
+  private readonly webhooksConfigured: boolean;
 
   constructor(
     private readonly store: GenerationStore,
     private readonly queue: GenerationQueue,
     private readonly events: GenerationEvents,
+    private readonly webhooks: GenerationWebhooks,
+    private readonly receivers: ReceiverPolicy,
     config: AppConfig,
   ) {
     this.defaultModel = defaultModelOf(config);
     this.models = new Set(allowedModelsOf(config));
     this.defaultMaxTokens = config.genai.defaultMaxTokens;
+    this.webhooksConfigured = config.webhooks.secrets.length > 0;
   }
 
   /** `idempotencyKey` has been checked at the HTTP edge (1–255 printable ASCII characters). */
@@ -144,6 +153,8 @@ export class GenerationsService {
         ],
       });
     }
+    const callbackUrl =
+      dto.callbackUrl === undefined ? null : await this.acceptCallback(dto.callbackUrl);
     const hash = requestHash(dto);
     if (idempotencyKey !== undefined) {
       const earlier = await this.rememberedRequest(ownerId, idempotencyKey);
@@ -166,6 +177,7 @@ export class GenerationsService {
         traceparent: activeTraceparent() ?? null,
         idempotencyKey: idempotencyKey ?? null,
         requestHash: hash,
+        callbackUrl,
       },
       caller.quota,
     );
@@ -180,7 +192,7 @@ export class GenerationsService {
     if (created.outcome !== 'created') throw quotaExceeded(created, caller.quota as KeyQuota);
     const { generation } = created;
     try {
-      await this.queue.enqueue(generation.id);
+      await this.queue.enqueue(generation.id, { callback: callbackUrl !== null });
     } catch (error) {
       await this.store.discardUnqueued(generation.id);
       throw error;
@@ -230,6 +242,7 @@ export class GenerationsService {
       // Bull cannot remove an active job (it is locked): its worker finishes it, writing nothing
       if (!cancelled.wasRunning) await this.queue.remove(id);
       await this.events.done(id, 'cancelled');
+      if (cancelled.generation.callbackUrl !== null) this.webhooks.notify(id);
       return cancelled.generation;
     }
     const generation = await this.get(ownerId, id);
@@ -241,6 +254,26 @@ export class GenerationsService {
         `it has ${generation.status}; only queued or running generations can be cancelled`,
       ),
     );
+  }
+
+  /**
+   * A callbackUrl the receiver rules accept, normalised; a 400 naming the field when they do
+   * not, or when webhooks are not configured (no WEBHOOK_SECRET to sign them with).
+   */
+  private async acceptCallback(raw: string): Promise<string> {
+    const refuse = (message: string) =>
+      new AppException(400, errorMessage('validating request', '1 field is invalid'), {
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'callbackUrl', messages: [message] }],
+      });
+    if (!this.webhooksConfigured)
+      throw refuse('webhooks are not configured on this server (no WEBHOOK_SECRET)');
+    try {
+      return await this.receivers.accept(raw);
+    } catch (error) {
+      if (error instanceof ReceiverRefused) throw refuse(error.reason);
+      throw error;
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ export { UsageQuery } from './usage/usage.query';
 export { UsageService } from './usage/usage.service';
 export { KeyLimitsView, UsageDayView, UsageView } from './usage/usage.view';
 export { GenerationStore } from './generation.store';
-export type { UnfinishedGeneration } from './generation.store';
+export type { PendingDelivery, UnfinishedGeneration } from './generation.store';
 export { GenerationPage, GenerationView, toView } from './generation.view';
 export { GenerationsModule } from './generations.module';
 export { GenerationsService, secondsToNextUtcDay } from './generations.service';
@@ -25,3 +25,9 @@ export {
 export { GENAI_PROVIDER } from './providers/genai-providers';
 export { estimateTokens } from './providers/token-estimate';
 export * from './events';
+export {
+  GenerationWebhooks,
+  WEBHOOKS_QUEUE,
+  WEBHOOK_BACKOFF,
+  WebhookJobData,
+} from './webhooks/generation-webhooks';

@@ -1,3 +1,3 @@
 export { QueueRegistry } from './queue-registry';
 export { QueueModule } from './queue.module';
-export { activeJobCount, runJob } from './run-job';
+export { RetryLater, activeJobCount, runJob } from './run-job';

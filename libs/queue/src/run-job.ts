@@ -3,6 +3,17 @@ import { runInConsumerSpan, tracingStarted } from '@app/tracing';
 import type { Job } from 'bull';
 
 const logger = getLogger('JobRunner');
+
+/**
+ * Thrown by a processor that has logged what happened and wants Bull's next attempt after its
+ * backoff (a webhook receiver answered 503): not an error of the platform, so not logged again.
+ */
+export class RetryLater extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
 let active = 0;
 
 /** Jobs running in this process now (the worker's heartbeat reports it). */
@@ -23,6 +34,7 @@ export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
       try {
         return await handler();
       } catch (error) {
+        if (error instanceof RetryLater) throw error;
         logger.error(
           { err: error, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 },
           `Error processing job ${String(job.id)} of ${job.queue.name}`,

@@ -8,6 +8,7 @@ import {
   GenerationJobData,
   GenerationQueue,
   GenerationStore,
+  GenerationWebhooks,
 } from '@app/generations';
 import { ShutdownState, withTimeout } from '@app/lifecycle';
 import { getLogger, runInJobContext } from '@app/logging';
@@ -71,6 +72,7 @@ export class GenerationProcessor
     private readonly generations: GenerationQueue,
     private readonly store: GenerationStore,
     private readonly events: GenerationEvents,
+    private readonly webhooks: GenerationWebhooks,
     private readonly provider: GenAiProvider,
     private readonly shutdown: ShutdownState,
     private readonly config: AppConfig,
@@ -166,7 +168,7 @@ export class GenerationProcessor
           : "the key's daily token budget is spent; generation failed without running",
       );
       record('failed');
-      void this.events.done(id, 'failed');
+      this.ended(job, 'failed');
       await job.discard();
       return;
     }
@@ -210,7 +212,7 @@ export class GenerationProcessor
         return;
       }
       record('succeeded');
-      void this.events.done(id, 'succeeded');
+      this.ended(job, 'succeeded');
       logger.info(
         { generationId: id, provider: this.provider.name, attempt },
         'generation succeeded',
@@ -232,7 +234,7 @@ export class GenerationProcessor
         attempt,
         maxAttempts: this.config.queue.attempts,
       });
-      if (outcome === 'failed') void this.events.done(id, 'failed');
+      if (outcome === 'failed') this.ended(job, 'failed');
       if (outcome === 'requeued')
         void this.events.status({
           id,
@@ -290,7 +292,7 @@ export class GenerationProcessor
         message: describeJobFailure(error?.message, this.attemptTimeoutMs),
         maxAttempts: this.config.queue.attempts,
       });
-      if (settled === 'failed') void this.events.done(id, 'failed');
+      if (settled === 'failed') this.ended(job, 'failed');
       if (settled === 'failed')
         logger.warn(
           { generationId: id, reason: error?.message },
@@ -298,9 +300,19 @@ export class GenerationProcessor
         );
       if (settled === 'requeue') {
         await job.remove();
-        await this.generations.enqueue(id);
+        await this.generations.enqueue(id, { callback: job.data.callback === true });
       }
     }).catch((failure: unknown) => logger.error({ err: failure }, 'Error recording a failed job'));
+  }
+
+  /**
+   * After a final transition this process made: the stream's `done`, and the webhook's
+   * delivery when the generation has one — both sent without waiting (the outbox is the
+   * record: the reconciler queues a delivery that did not reach Redis).
+   */
+  private ended(job: Job<GenerationJobData>, status: 'succeeded' | 'failed'): void {
+    void this.events.done(job.data.generationId, status);
+    if (job.data.callback) this.webhooks.notify(job.data.generationId);
   }
 
   private stop(job: Job | null, reason: StopReason): void {

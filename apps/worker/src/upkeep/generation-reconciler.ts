@@ -7,6 +7,8 @@ import {
   GenerationQueue,
   GenerationEvents,
   GenerationStore,
+  GenerationWebhooks,
+  PendingDelivery,
   UnfinishedGeneration,
 } from '@app/generations';
 import { getLogger } from '@app/logging';
@@ -26,6 +28,12 @@ const RECONCILE_PAGE = 200;
 /** One reconcile at a time across every worker replica (a PostgreSQL advisory lock key). */
 const RECONCILE_LOCK_KEY = 0x72_6c_72_63; // "rlrc"
 
+/**
+ * A delivery is queued right after the final transition, by the process that made it: a
+ * pending one whose generation ended longer ago than this and that has no job was lost.
+ */
+const DELIVERY_GRACE_MS = 10_000;
+
 /** Job states in which Bull will still run the job: the record is left to it. */
 const IN_FLIGHT = new Set(['waiting', 'delayed', 'active', 'paused']);
 
@@ -33,6 +41,8 @@ export interface ReconcileResult {
   checked: number;
   requeued: number;
   failed: number;
+  /** Webhook deliveries of finished generations queued again (Redis lost their job). */
+  deliveriesRequeued: number;
 }
 
 const logger = getLogger('GenerationReconciler');
@@ -56,6 +66,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
     private readonly store: GenerationStore,
     private readonly events: GenerationEvents,
     private readonly generations: GenerationQueue,
+    private readonly webhooks: GenerationWebhooks,
     private readonly retention: GenerationRetention,
     private readonly config: AppConfig,
   ) {}
@@ -84,6 +95,8 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
       );
       if (result?.requeued) logger.warn(result, 're-queued generations whose job was missing');
       else if (result?.failed) logger.warn(result, 'failed generations whose job had failed');
+      else if (result?.deliveriesRequeued)
+        logger.warn(result, 're-queued webhook deliveries whose job was missing');
       return result;
     } catch (error) {
       const fields = isDependencyUnavailable(error)
@@ -98,7 +111,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
     // A job is added right after its record: give that (and a stalled job's recovery) time.
     const graceMs = Math.max(10_000, this.config.queue.lockDurationMs * 2);
     const cutoff = new Date(Date.now() - graceMs);
-    const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0 };
+    const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0, deliveriesRequeued: 0 };
     let page: UnfinishedGeneration[] = [];
     do {
       const after = page[page.length - 1];
@@ -110,7 +123,24 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
         if (outcome === 'failed') result.failed += 1;
       }
     } while (page.length === RECONCILE_PAGE);
+    result.deliveriesRequeued = await this.checkDeliveries(
+      new Date(Date.now() - DELIVERY_GRACE_MS),
+    );
     return result;
+  }
+
+  /** The outbox: pending webhooks of finished generations that no job will deliver. */
+  private async checkDeliveries(cutoff: Date): Promise<number> {
+    let requeued = 0;
+    let page: PendingDelivery[] = [];
+    do {
+      const after = page[page.length - 1];
+      page = await this.store.findPendingDeliveries(cutoff, RECONCILE_PAGE, after);
+      for (const delivery of page) {
+        if (await this.webhooks.requeue(delivery.id, delivery.callbackAttempts)) requeued += 1;
+      }
+    } while (page.length === RECONCILE_PAGE);
+    return requeued;
   }
 
   private async check(candidate: UnfinishedGeneration): Promise<'requeued' | 'failed' | 'left'> {
@@ -124,6 +154,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
       });
       if (settled === 'failed') {
         await this.events.done(candidate.id, 'failed');
+        if (candidate.hasCallback) this.webhooks.notify(candidate.id);
         return 'failed';
       }
       if (settled === 'none') return 'left';
@@ -133,7 +164,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
     await job?.remove();
     // a new trace (no request is waiting on it), linked to the one that created the record
     await runInRootSpan('generations requeue', candidate.traceparent ?? undefined, () =>
-      this.generations.enqueue(candidate.id),
+      this.generations.enqueue(candidate.id, { callback: candidate.hasCallback }),
     );
     return 'requeued';
   }

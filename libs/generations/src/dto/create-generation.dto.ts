@@ -1,5 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import {
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
 export class CreateGenerationDto {
   /** What to generate from: 1 to 20,000 characters (JavaScript string length). */
@@ -33,4 +43,20 @@ export class CreateGenerationDto {
   @Min(0)
   @Max(2)
   temperature?: number;
+
+  /**
+   * Where to POST the finished generation (SPEC §14): checked by the receiver rules at POST
+   * time (`ReceiverPolicy`); the length here, so that a huge value is refused before anything.
+   */
+  @ApiPropertyOptional({
+    format: 'uri',
+    maxLength: 2048,
+    example: 'https://example.com/hooks/generations',
+    description:
+      'A webhook receiver told when the generation ends (signed per Standard Webhooks): https (http too outside production), at most 2,048 characters, a public address',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048, { message: 'callbackUrl must be at most 2048 characters' })
+  callbackUrl?: string;
 }

@@ -13,13 +13,20 @@ const PROMPT_ESTIMATE = (prompt: string) => `COALESCE(array_length(regexp_split_
   NULLIF(regexp_replace(${prompt}, '^\\s+|\\s+$', '', 'g'), ''), '\\s+'), 1), 0)`;
 
 /**
- * `generation_create_within_quota` as this migration creates it and, with `traceparent`, as
- * migration 1765324800000 does (one more parameter, stored beside the request id).
+ * `generation_create_within_quota` as this migration creates it; with `traceparent`, as
+ * migration 1765324800000 does (one more parameter, stored beside the request id); with
+ * `callback` too, as migration 1765497600000 does (the webhook's URL, its delivery pending).
  */
-export function createWithinQuotaFunction({ traceparent = false } = {}): string {
-  const param = traceparent ? ', p_traceparent varchar' : '';
-  const column = traceparent ? ', traceparent' : '';
-  const value = traceparent ? ', p_traceparent' : '';
+export function createWithinQuotaFunction({ traceparent = false, callback = false } = {}): string {
+  const param =
+    (traceparent ? ', p_traceparent varchar' : '') + (callback ? ', p_callback_url varchar' : '');
+  const column =
+    (traceparent ? ', traceparent' : '') + (callback ? ', callback_url, callback_state' : '');
+  const value =
+    (traceparent ? ', p_traceparent' : '') +
+    (callback
+      ? `, p_callback_url, CASE WHEN p_callback_url IS NULL THEN NULL ELSE 'pending' END`
+      : '');
   return `
       CREATE FUNCTION "generation_create_within_quota"(
         p_owner varchar, p_key uuid, p_prompt text, p_model varchar, p_max_tokens int,

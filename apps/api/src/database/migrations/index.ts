@@ -7,6 +7,7 @@ import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-g
 import { HotPathFunctions1765238400000 } from './1765238400000-hot-path-functions';
 import { TraceContext1765324800000 } from './1765324800000-trace-context';
 import { ClaimStartedAt1765411200000 } from './1765411200000-claim-started-at';
+import { Webhooks1765497600000 } from './1765497600000-webhooks';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   HotPathFunctions1765238400000,
   TraceContext1765324800000,
   ClaimStartedAt1765411200000,
+  Webhooks1765497600000,
 ];
