@@ -69,6 +69,17 @@ describe('generation event streams (SSE) across api replicas', () => {
     await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
   });
 
+  it('keeps an idle stream open with a comment line every 15 s, and no event', async () => {
+    // before any worker runs: the generation stays queued
+    const id = await post(a, 'nothing happens for a while');
+    const stream = await open(a, id);
+    await stream.waitForEvents(1);
+    expect(stream.comments).toEqual([]);
+    await sleep(15_500);
+    expect(stream.comments).toEqual([': keep-alive']);
+    expect(stream.events).toHaveLength(1);
+  });
+
   it('streams status queued → running, the text as deltas, then done — from the replica the POST did not reach', async () => {
     const id = await post(a, 'stream this to me');
     const stream = await open(b, id);
