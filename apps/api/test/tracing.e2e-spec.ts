@@ -16,6 +16,7 @@ import {
 } from '../../../test/support/processes';
 import { tempDir, testEnv as baseTestEnv } from '../../../test/support/test-env';
 import { resetTestStores } from '../../../test/support/test-stores';
+import { WebhookReceiver } from '../../../test/support/webhook-receiver';
 
 /**
  * Its own database: the reconciler case must not meet the unfinished records other suites leave
@@ -154,7 +155,9 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       QUEUE_BACKOFF_MS: '100',
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     });
+    const hooks = await WebhookReceiver.start();
     const key = await createApiKey(env, '--user', 'traced');
     const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
     const traceId = randomBytes(16).toString('hex');
@@ -169,7 +172,7 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
       const created = await fetch(`${api.url}/api/v1/generations`, {
         method: 'POST',
         headers: { ...headers, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ prompt }),
+        body: JSON.stringify({ prompt, callbackUrl: hooks.url('/hook?token=hook-secret') }),
       });
       expect(created.status).toBe(202);
       const { id } = (await created.json()) as { id: string };
@@ -237,10 +240,28 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
         return chain;
       };
       expect(ancestors(call)).toContain(job.spanId);
+      // the completion webhook: its job continues the trace, its POST a client span under it
+      const hookJob = await eventually(
+        () => trace().find((s) => s.kind === CONSUMER && s.name === 'webhooks process'),
+        "the webhook delivery's job span",
+      );
+      const hookCall = await eventually(
+        () =>
+          trace().find(
+            (s) =>
+              s.kind === CLIENT && String(attribute(s, 'url.full')).startsWith(hooks.url('/hook')),
+          ),
+        'the webhook attempt',
+      );
+      expect(hooks.at('/hook?token=hook-secret')).toHaveLength(1);
+      expect(attribute(hookCall, 'url.full')).toBe(hooks.url('/hook'));
+      expect(attribute(hookCall, 'http.response.status_code')).toBe(200);
       const pg = spans.filter((s) => s.scope.includes('instrumentation-pg'));
       const redisSpans = spans.filter((s) => s.scope.includes('instrumentation-ioredis'));
       expect(pg.some((s) => ancestors(s).includes(server.spanId))).toBe(true);
       expect(pg.some((s) => ancestors(s).includes(job.spanId))).toBe(true);
+      expect(byId.get(hookJob.parentSpanId as string)?.spanId).toBe(job.spanId);
+      expect(ancestors(hookCall)).toContain(hookJob.spanId);
       expect(redisSpans.some((s) => ancestors(s).includes(server.spanId))).toBe(true);
       // the limit checks every request makes (per IP, per key) start no span: a read is its SQL
       expect(redisSpans.filter((s) => ancestors(s).includes(list.spanId))).toEqual([]);
@@ -250,7 +271,15 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
 
       // nothing secret in any span of any trace
       const everything = JSON.stringify(receiver.spans);
-      for (const secret of [prompt, key, 'sk-test-never-traced', 'limit=7', 'status=succeeded'])
+      for (const secret of [
+        prompt,
+        key,
+        'sk-test-never-traced',
+        'limit=7',
+        'status=succeeded',
+        'hook-secret',
+        String(env.WEBHOOK_SECRET).slice('whsec_'.length),
+      ])
         expect({ secret, found: everything.includes(secret) }).toEqual({ secret, found: false });
       for (const span of redisSpans) {
         const statement = attribute(span, 'db.statement') ?? attribute(span, 'db.query.text');
@@ -296,6 +325,7 @@ describe('tracing with OpenTelemetry (OTLP/HTTP to a receiver of the test)', () 
       expect(readLog(logDir, 'worker', 'app').some((l) => l.traceId === traceId)).toBe(true);
     } finally {
       expect(await Promise.all([api.stop(), worker.stop()])).toEqual([0, 0]);
+      await hooks.close();
     }
   });
 
