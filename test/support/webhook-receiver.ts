@@ -13,12 +13,12 @@ export interface ReceivedWebhook {
 export type Responder = (
   request: ReceivedWebhook,
   n: number,
-) => { status: number; headers?: Record<string, string> } | 'hang-up';
+) => { status: number; headers?: Record<string, string> } | 'hang-up' | 'stall';
 
 /**
  * A webhook receiver on loopback: records every request (path, headers, exact body) and every
  * TCP connection, and answers per path as `responders` say (200 by default; `hang-up` closes
- * the connection without an answer).
+ * the connection without an answer, `stall` never answers).
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
@@ -43,6 +43,7 @@ export class WebhookReceiver {
           req.socket.destroy();
           return;
         }
+        if (answer === 'stall') return;
         res.writeHead(answer.status, answer.headers);
         res.end('ok');
       });

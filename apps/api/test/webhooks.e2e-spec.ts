@@ -247,6 +247,27 @@ describe('completion webhooks', () => {
     expect(final.callback).toMatchObject({ attempts: 3, lastStatus: 204 });
   });
 
+  it('gives an attempt 10 s, then retries a receiver that never answered', async () => {
+    receiver.respond('/stalled', (_, n) => (n === 1 ? 'stall' : { status: 200 }));
+    const generation = await create('stalled receiver', '/stalled');
+    const attempts = await receiver.waitFor('/stalled', 2, 30000);
+    const gap = attempts[1].at - attempts[0].at;
+    // the 10 s timeout, then the 1 s backoff
+    expect(gap).toBeGreaterThanOrEqual(10_500);
+    expect(gap).toBeLessThan(20_000);
+    expect((await callbackOf(generation.id, 'delivered')).callback).toMatchObject({
+      attempts: 2,
+      lastStatus: 200,
+    });
+    const timedOut = (worker as RunningProcess)
+      .lines()
+      .find(
+        (line) =>
+          line.generationId === generation.id && line.msg === 'webhook attempt failed; will retry',
+      );
+    expect(timedOut).toMatchObject({ attempt: 1, status: null, reason: 'no answer within 10 s' });
+  });
+
   it('fails at once on a 400, and never follows a redirect', async () => {
     receiver.respond('/gone', () => ({ status: 400 }));
     receiver.respond('/moved', () => ({ status: 302, headers: { Location: '/elsewhere' } }));
