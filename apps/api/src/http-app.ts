@@ -20,6 +20,7 @@ import { answerClientErrors } from './http/client-error.handler';
 import { unexpectedExpectation } from './http/expectation.middleware';
 import type { Server } from 'node:http';
 import { jsonBody } from './http/json-body.middleware';
+import { JsonReplyExpressAdapter } from './http/json-reply.adapter';
 import { DASHBOARD_CSP, DASHBOARD_PATH, mountBullBoard } from './dashboard/bull-board';
 import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
 
@@ -35,11 +36,15 @@ export async function createApiApp(
   extraImports: ModuleImport[] = [],
 ): Promise<NestExpressApplication> {
   const root = withImports(ApiModule.forRoot(config), extraImports);
-  const app = await NestFactory.create<NestExpressApplication>(root, {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    root,
+    new JsonReplyExpressAdapter(),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(NestPinoLogger));
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');

@@ -26,6 +26,24 @@ describe('logging (real api process, real files)', () => {
   });
   afterAll(() => api?.stop());
 
+  it('answers JSON as Express does — its charset, the exact Content-Length, no body for HEAD — and the access line has the length', async () => {
+    const response = await fetch(`${api.url}/test/log?marker=${encodeURIComponent('zoë ✓')}`);
+    const text = await response.text();
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text)).toEqual({ ok: true });
+    const health = await fetch(`${api.url}/health`);
+    const body = await health.text();
+    const head = await fetch(`${api.url}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(await head.text()).toBe('');
+    const requestId = response.headers.get('x-request-id');
+    const [line] = await waitForLog(dir, 'api', 'access', (l) => l.requestId === requestId);
+    expect(line.contentLength).toBe(Buffer.byteLength(text));
+  });
+
   it('writes one access line per request with method, path, status, duration, ip, agent, id', async () => {
     const response = await fetch(`${api.url}/test/log?marker=access-1&token=q`, {
       headers: { 'User-Agent': 'jest-probe/1.0' },
