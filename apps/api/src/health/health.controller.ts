@@ -1,7 +1,7 @@
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthBody, HealthReport, HealthReportService } from '@app/health';
 import { AdminOnly, Public, PublicOutsideProduction } from '@app/security';
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 
@@ -12,7 +12,8 @@ function answer(res: Response, report: HealthReport): HealthBody {
 
 /**
  * Probes and monitoring. Never rate limited nor banned; bodies keep Terminus's shape on 200 and
- * 503 alike. The detailed report needs an admin API key in production.
+ * 503 alike, as JSON (`JsonReplyExpressAdapter` writes every object answer so, whatever the
+ * status). The detailed report needs an admin API key in production.
  */
 @ApiTags('health')
 @SkipThrottle()
@@ -24,7 +25,6 @@ export class HealthController {
   @Public()
   @Get()
   @ApiOperation({ summary: 'Liveness' })
-  @Header('Content-Type', 'application/json')
   liveness(@Res({ passthrough: true }) res: Response): HealthBody {
     return answer(res, this.reports.liveness());
   }
@@ -37,7 +37,6 @@ export class HealthController {
     status: 503,
     description: 'A dependency is down, or the process is shutting down',
   })
-  @Header('Content-Type', 'application/json')
   async readiness(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
     return answer(res, await this.reports.readiness());
   }
@@ -46,7 +45,6 @@ export class HealthController {
   @Get('database')
   @ApiOperation({ summary: 'PostgreSQL and pool statistics' })
   @ApiResponse({ status: 503, description: 'PostgreSQL is down' })
-  @Header('Content-Type', 'application/json')
   async database(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
     return answer(res, await this.reports.databaseReport());
   }
@@ -58,7 +56,6 @@ export class HealthController {
   @ApiResponse({ status: 401, description: 'Production: no API key' })
   @ApiResponse({ status: 403, description: 'Production: not an admin key' })
   @ApiResponse({ status: 503, description: 'Something is down, or no worker is online' })
-  @Header('Content-Type', 'application/json')
   async detailed(@Res({ passthrough: true }) res: Response): Promise<HealthBody> {
     return answer(res, await this.reports.detailed());
   }
