@@ -194,6 +194,15 @@ describe('Swagger UI in a real browser', () => {
     expect(JSON.stringify(parsed.components.schemas.CreateGenerationDto)).toContain(
       '"maxLength":20000',
     );
+    // completion webhooks: the receiver on the request, its delivery on the generation
+    const create = parsed.components.schemas.CreateGenerationDto as {
+      properties: Record<string, Record<string, unknown>>;
+    };
+    expect(create.properties.callbackUrl).toMatchObject({ format: 'uri', maxLength: 2048 });
+    expect(JSON.stringify(parsed.components.schemas.GenerationView)).toContain(
+      '#/components/schemas/CallbackView',
+    );
+    expect(JSON.stringify(parsed.components.schemas.CallbackView)).toContain('"delivered"');
   });
 });
 
