@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readLog } from '../support/log-files';
-import { sleep, startApi, startWorker } from '../support/processes';
+import { START_SCRIPT_FLAGS, sleep, startApi, startWorker } from '../support/processes';
 import {
   Load,
   createKey,
@@ -25,7 +25,8 @@ describe('sustained load for a minute', () => {
     await flushRedis(String(reliabilityEnv().REDIS_URL));
     const env = reliabilityEnv({ RATE_LIMIT_EXEMPT_IPS: '' });
     const key = await createKey(env);
-    const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
+    // the api as its start scripts run it: with their heap limits, the memory a user sees
+    const [api, worker] = await Promise.all([startApi(env, START_SCRIPT_FLAGS), startWorker(env)]);
     const auth = { Authorization: `Bearer ${key}` };
     const sent = new Set<string>();
     try {

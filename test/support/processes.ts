@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { API_MAIN, ROOT, WORKER_MAIN } from './processes-paths';
 
@@ -92,13 +93,24 @@ export function startNode(
   };
 }
 
+/** The Node flags `npm start`, `start:api` and `start:worker` run the apps with (package.json). */
+export const START_SCRIPT_FLAGS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { heapFlags: string } }
+).config.heapFlags.split(/\s+/);
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Starts the built api and waits until it listens; `url` is where it answers. */
-export async function startApi(env: NodeJS.ProcessEnv): Promise<RunningProcess & { url: string }> {
-  const api = startNode(API_MAIN, [], env);
+/**
+ * Starts the built api and waits until it listens; `url` is where it answers. `nodeArgs`: flags
+ * for Node (the start scripts' heap limits, `START_SCRIPT_FLAGS`).
+ */
+export async function startApi(
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): Promise<RunningProcess & { url: string }> {
+  const api = startNode(API_MAIN, [], env, nodeArgs);
   const line = await api.waitForLine(
     (l) => typeof l.msg === 'string' && l.msg.startsWith('api listening'),
   );
