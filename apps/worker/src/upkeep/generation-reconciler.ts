@@ -12,6 +12,7 @@ import {
   UnfinishedGeneration,
 } from '@app/generations';
 import { getLogger } from '@app/logging';
+import { bullWillRun } from '@app/queue';
 import { runInRootSpan } from '@app/tracing';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
@@ -33,9 +34,6 @@ const RECONCILE_LOCK_KEY = 0x72_6c_72_63; // "rlrc"
  * pending one whose generation ended longer ago than this and that has no job was lost.
  */
 const DELIVERY_GRACE_MS = 10_000;
-
-/** Job states in which Bull will still run the job: the record is left to it. */
-const IN_FLIGHT = new Set(['waiting', 'delayed', 'active', 'paused']);
 
 export interface ReconcileResult {
   checked: number;
@@ -146,7 +144,7 @@ export class GenerationReconciler implements OnApplicationBootstrap, OnApplicati
   private async check(candidate: UnfinishedGeneration): Promise<'requeued' | 'failed' | 'left'> {
     const job = (await this.queue.getJob(candidate.id)) as Job<GenerationJobData> | null;
     const state = job ? await job.getState() : 'missing';
-    if (IN_FLIGHT.has(state)) return 'left';
+    if (bullWillRun(state)) return 'left';
     if (state === 'failed') {
       const settled = await this.store.settleFailedJob(candidate.id, {
         message: describeJobFailure(job?.failedReason, this.config.queue.jobTimeoutMs),

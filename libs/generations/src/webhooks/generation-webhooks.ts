@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { withTimeout } from '@app/lifecycle';
 import { getLogger, withLogContext } from '@app/logging';
+import { bullWillRun } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
@@ -16,9 +17,6 @@ export interface WebhookJobData {
 }
 
 const logger = getLogger('GenerationWebhooks');
-
-/** Job states in which Bull will still run the job. */
-const IN_FLIGHT = new Set(['waiting', 'delayed', 'active', 'paused']);
 
 /**
  * The one producer of webhook deliveries. The delivery's state is the generation's (the
@@ -68,7 +66,7 @@ export class GenerationWebhooks {
   async requeue(generationId: string, attemptsMade: number): Promise<boolean> {
     const job = await this.queue.getJob(generationId);
     if (job) {
-      if (IN_FLIGHT.has(await job.getState())) return false;
+      if (bullWillRun(await job.getState())) return false;
       await job.remove();
     }
     await this.enqueue(generationId, attemptsMade);
