@@ -10,7 +10,7 @@ import {
   GenerationStore,
   GenerationWebhooks,
 } from '@app/generations';
-import { ShutdownState, withTimeout } from '@app/lifecycle';
+import { RunningTasks, ShutdownState } from '@app/lifecycle';
 import { getLogger, runInJobContext } from '@app/logging';
 import { runJob } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
@@ -34,8 +34,6 @@ import { JobOutcome, generationJobDuration, generationJobsTotal } from './genera
 /** A database blip while claiming is waited out this long before it costs the job an attempt. */
 const CLAIM_RETRY_MS = 30_000;
 const CLAIM_RETRY_INTERVAL_MS = 1000;
-/** On shutdown, attempts still running this long before SHUTDOWN_TIMEOUT_MS are stopped. */
-const SHUTDOWN_STOP_MARGIN_MS = 3000;
 /**
  * How often a worker with attempts running asks PostgreSQL whether any of them was cancelled
  * (one indexed query for all of them): a cancelled call is aborted within about this long.
@@ -59,11 +57,8 @@ export class GenerationProcessor
 {
   /** The attempt's one deadline: JOB_TIMEOUT_MS (a provider bounds its own idle waits). */
   private readonly attemptTimeoutMs: number;
-  /** Attempts running in this process, by job id. */
-  private readonly running = new Map<
-    string,
-    { generationId: string; stop: AbortController; done: Promise<void> }
-  >();
+  /** Attempts running in this process, by job id, with their generation's id. */
+  private readonly running = new RunningTasks<string>('attempts');
   private cancelChecks?: NodeJS.Timeout;
   private checkingCancels = false;
 
@@ -96,12 +91,7 @@ export class GenerationProcessor
 
   /** Lets running attempts finish; stops the ones that would outlast SHUTDOWN_TIMEOUT_MS. */
   async beforeApplicationShutdown(): Promise<void> {
-    const { timeoutMs } = this.config.shutdown;
-    const margin = Math.min(SHUTDOWN_STOP_MARGIN_MS, timeoutMs / 2);
-    if (await this.settled(timeoutMs - margin)) return;
-    logger.warn({ running: this.running.size }, 'stopping attempts still running at shutdown');
-    for (const { stop } of this.running.values()) stop.abort(new AttemptStopped('shutdown'));
-    await this.settled(margin);
+    await this.running.settle(this.config.shutdown.timeoutMs, () => new AttemptStopped('shutdown'));
   }
 
   onApplicationShutdown(): void {
@@ -113,11 +103,11 @@ export class GenerationProcessor
     if (this.checkingCancels || this.running.size === 0) return;
     this.checkingCancels = true;
     try {
-      const byGeneration = new Map(
-        [...this.running.values()].map((attempt) => [attempt.generationId, attempt]),
+      const jobByGeneration = new Map(
+        this.running.entries().map(([jobId, generationId]) => [generationId, jobId]),
       );
-      for (const id of await this.store.cancelledAmong([...byGeneration.keys()])) {
-        byGeneration.get(id)?.stop.abort(new AttemptStopped('cancelled'));
+      for (const id of await this.store.cancelledAmong([...jobByGeneration.keys()])) {
+        this.running.stop(jobByGeneration.get(id) ?? '', new AttemptStopped('cancelled'));
       }
     } catch (error) {
       // PostgreSQL away: the attempt's own writes will find the record cancelled anyway
@@ -129,20 +119,17 @@ export class GenerationProcessor
 
   /** One attempt of one generation. Idempotent: a job that runs twice leaves one record. */
   async run(job: Job<GenerationJobData>): Promise<void> {
-    const stop = new AbortController();
+    const jobId = String(job.id);
     const deadline = setTimeout(
-      () => stop.abort(new AttemptStopped('deadline')),
+      () => this.running.stop(jobId, new AttemptStopped('deadline')),
       this.attemptTimeoutMs,
     );
-    let finish = (): void => undefined;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    this.running.set(String(job.id), { generationId: job.data.generationId, stop, done });
     try {
-      await runJob(job, () => this.attempt(job, stop.signal));
+      await this.running.run(jobId, job.data.generationId, (signal) =>
+        runJob(job, () => this.attempt(job, signal)),
+      );
     } finally {
       clearTimeout(deadline);
-      this.running.delete(String(job.id));
-      finish();
     }
   }
 
@@ -316,16 +303,6 @@ export class GenerationProcessor
   }
 
   private stop(job: Job | null, reason: StopReason): void {
-    if (job) this.running.get(String(job.id))?.stop.abort(new AttemptStopped(reason));
-  }
-
-  /** Whether every running attempt finished within `ms`. */
-  private async settled(ms: number): Promise<boolean> {
-    const done = [...this.running.values()].map((attempt) => attempt.done);
-    if (done.length === 0) return true;
-    return withTimeout(Promise.all(done), ms, 'running attempts').then(
-      () => true,
-      () => false,
-    );
+    if (job) this.running.stop(String(job.id), new AttemptStopped(reason));
   }
 }

@@ -8,7 +8,7 @@ import {
   WebhookJobData,
   toView,
 } from '@app/generations';
-import { ShutdownState, withTimeout } from '@app/lifecycle';
+import { RunningTasks, ShutdownState } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
 import { RetryLater, runJob } from '@app/queue';
 import {
@@ -83,7 +83,7 @@ const logger = getLogger('WebhookDelivery');
  */
 @Injectable()
 export class WebhookDeliveryProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
+  private readonly running = new RunningTasks('webhook deliveries');
 
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<WebhookJobData>,
@@ -114,29 +114,14 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, BeforeA
 
   /** Lets deliveries in flight finish (each is bounded); stops the rest before the deadline. */
   async beforeApplicationShutdown(): Promise<void> {
-    const done = [...this.running.values()].map((delivery) => delivery.done);
-    if (done.length === 0) return;
-    const waitMs = Math.max(0, this.config.shutdown.timeoutMs - 3000);
-    const finished = await withTimeout(Promise.all(done), waitMs, 'webhook deliveries').then(
-      () => true,
-      () => false,
-    );
-    if (finished) return;
-    for (const { stop } of this.running.values()) stop.abort();
-    await withTimeout(Promise.all(done), 1000, 'webhook deliveries').catch(() => undefined);
+    // stopped with the signal's own AbortError: the delivery is retried after its backoff
+    await this.running.settle(this.config.shutdown.timeoutMs, () => undefined);
   }
 
   async run(job: Job<WebhookJobData>): Promise<void> {
-    const stop = new AbortController();
-    let finish = (): void => undefined;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    this.running.set(String(job.id), { stop, done });
-    try {
-      await runJob(job, () => this.deliver(job.data.generationId, stop.signal));
-    } finally {
-      this.running.delete(String(job.id));
-      finish();
-    }
+    await this.running.run(String(job.id), undefined, (signal) =>
+      runJob(job, () => this.deliver(job.data.generationId, signal)),
+    );
   }
 
   /** `WEBHOOK_BACKOFF_MS × 2^(n−1)` after the n-th attempt, at most an hour. */
