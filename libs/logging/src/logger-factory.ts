@@ -35,6 +35,22 @@ const LEVEL_ORDER: Record<LogLevel, number> = {
   silent: Infinity,
 };
 
+let lastMs = NaN;
+let lastTime = '';
+
+/**
+ * pino's `isoTime` (`,"time":"2026-12-04T18:00:00.000Z"`), formatted once per millisecond: under
+ * load many lines share one, and each would otherwise build a Date and its string.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 function lowerOf(a: LogLevel, b: LogLevel): LogLevel {
   return LEVEL_ORDER[a] <= LEVEL_ORDER[b] ? a : b;
 }
@@ -83,7 +99,7 @@ export function createLoggers(config: AppConfig): Loggers {
           environment: config.environment,
           channel,
         },
-        timestamp: pino.stdTimeFunctions.isoTime,
+        timestamp: isoTime,
         messageKey: 'msg',
         formatters: {
           level: (label) => ({ level: label }),
