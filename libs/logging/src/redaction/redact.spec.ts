@@ -32,6 +32,11 @@ describe('redact', () => {
     const input = { password: 'a' };
     redact(input);
     expect(input.password).toBe('a');
+    const nested = { a: 1, b: { c: 'x', d: { token: 't' }, e: [1] }, f: 'y' };
+    expect(redact(nested)).toEqual({ a: 1, b: { c: 'x', d: { token: REDACTED }, e: [1] }, f: 'y' });
+    expect(nested.b.d.token).toBe('t');
+    const clean = { method: 'GET', status: 200, nested: { path: '/health' } };
+    expect(redact(clean)).toEqual({ method: 'GET', status: 200, nested: { path: '/health' } });
   });
 
   it('serializes errors and redacts what they carry', () => {
@@ -67,6 +72,16 @@ describe('redact query errors', () => {
 });
 
 describe('redact compound names and URLs', () => {
+  it('answers the same for a name seen before, and past the cache of known names', () => {
+    for (let i = 0; i < 3000; i++) expect(isSecretKey(`field${i}`)).toBe(false);
+    expect(isSecretKey('field7')).toBe(false);
+    expect(isSecretKey('clientSecret')).toBe(true);
+    expect(isSecretKey('clientSecret')).toBe(true);
+    expect(isSecretKey('userToken9999')).toBe(false);
+    expect(isSecretKey('newApiKey')).toBe(true); // classified after the cache is full
+    expect(redact({ newApiKey: 'k', field1: 'v' })).toEqual({ newApiKey: REDACTED, field1: 'v' });
+  });
+
   it('redacts compound credential names, and leaves token counts readable', () => {
     const result = redact({
       openaiApiKey: 'sk-1',

@@ -30,14 +30,25 @@ const SECRET_SUFFIX = /(password|passwd|secret|api_?key|token)$/i;
 /** `scheme://user:password@host`: the password part of a URL's credentials. */
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi;
 const MAX_DEPTH = 12;
+/**
+ * Field names already classified: log lines repeat the same few dozen, and each would otherwise
+ * be lower-cased and matched again. Bounded, so that names made of data cannot grow it.
+ */
+const classified = new Map<string, boolean>();
+const MAX_CLASSIFIED = 2000;
 
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase()) || SECRET_SUFFIX.test(key);
+  const known = classified.get(key);
+  if (known !== undefined) return known;
+  const secret = SECRET_KEYS.has(key.toLowerCase()) || SECRET_SUFFIX.test(key);
+  if (classified.size < MAX_CLASSIFIED) classified.set(key, secret);
+  return secret;
 }
 
 /**
- * Returns a copy of `value` with secret fields replaced by "[REDACTED]" at any depth, and the
- * password of any URL in a string too. Errors are serialized (type, message, stack, cause) on
+ * Returns `value` with secret fields replaced by "[REDACTED]" at any depth, and the password of
+ * any URL in a string too — as a copy where anything changed, `value` itself where nothing did
+ * (the input is never modified). Errors are serialized (type, message, stack, cause) on
  * the way, so they can be redacted too.
  */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
@@ -62,9 +73,19 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   }
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
 
-  const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    copy[key] = isSecretKey(key) ? REDACTED : redact(item, depth + 1, seen);
+  // copied only from the first field that changes: most lines have nothing to redact
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let copy: Record<string, unknown> | undefined;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index];
+    const item = source[key];
+    const redacted = isSecretKey(key) ? REDACTED : redact(item, depth + 1, seen);
+    if (copy === undefined && redacted !== item) {
+      copy = {};
+      for (const earlier of keys.slice(0, index)) copy[earlier] = source[earlier];
+    }
+    if (copy !== undefined) copy[key] = redacted;
   }
-  return copy;
+  return copy ?? value;
 }
