@@ -352,6 +352,79 @@ describe('GenerationStore (real PostgreSQL)', () => {
       expect((await usageToday(key)).generations).toBe(6);
     });
 
+    it("sends a key's creates that arrive while one runs together: each its own record, in order", async () => {
+      const key = newKey();
+      const quota = { maxActive: 50, dailyTokens: 0 };
+      const statements: string[] = [];
+      const createRunner = dataSource.createQueryRunner.bind(dataSource);
+      const spy = jest.spyOn(dataSource, 'createQueryRunner').mockImplementation((mode) => {
+        const runner = createRunner(mode);
+        const query = runner.query.bind(runner);
+        runner.query = ((sql: string, ...rest: unknown[]) => {
+          statements.push(sql);
+          return (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest);
+        }) as typeof runner.query;
+        return runner;
+      });
+      try {
+        const inputs = Array.from({ length: 12 }, (_, index) => ({
+          ...newGeneration(key, `prompt ${index}`),
+          maxTokens: index + 1,
+          temperature: index % 2 ? 0.5 : null,
+          requestId: `req-${index}`,
+          // two creates with one Idempotency-Key: the first is created, the second is not
+          idempotencyKey: index === 3 || index === 4 ? `idem-${key}` : null,
+          callbackUrl: index === 5 ? 'https://hooks.example.com/done' : null,
+          // PostgreSQL refuses this one (varchar(128)): it fails alone, the others are created
+          model: index === 7 ? 'm'.repeat(200) : 'local-dev-echo',
+        }));
+        const results = await Promise.allSettled(
+          inputs.map((input) => store.createQueued(input, quota)),
+        );
+        expect(statements.filter((sql) => sql.includes('generation_create_batch')).length).toBe(1);
+        expect(results[7]).toMatchObject({ status: 'rejected' });
+        expect(results[4]).toEqual({ status: 'fulfilled', value: { outcome: 'duplicate' } });
+        const created = results.flatMap((result, index) =>
+          result.status === 'fulfilled' && result.value.outcome === 'created'
+            ? [{ index, generation: result.value.generation }]
+            : [],
+        );
+        expect(created.map(({ index }) => index)).toEqual([0, 1, 2, 3, 5, 6, 8, 9, 10, 11]);
+        for (const { index, generation } of created) {
+          expect(generation).toMatchObject({
+            ownerId,
+            apiKeyId: key,
+            status: 'queued',
+            prompt: `prompt ${index}`,
+            maxTokens: index + 1,
+            temperature: index % 2 ? 0.5 : null,
+            requestId: `req-${index}`,
+            callbackUrl: index === 5 ? 'https://hooks.example.com/done' : null,
+            callbackState: index === 5 ? 'pending' : null,
+          });
+          expect(await read(generation.id)).toMatchObject({ prompt: `prompt ${index}` });
+        }
+        expect((await usageToday(key)).generations).toBe(10);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
+    it("admits the active cap across a key's batches, in arrival order", async () => {
+      const key = newKey();
+      const quota = { maxActive: 3, dailyTokens: 0 };
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, index) =>
+          store.createQueued(newGeneration(key, `prompt ${index}`), quota),
+        ),
+      );
+      expect(results.map((result) => result.outcome)).toEqual([
+        ...Array<string>(3).fill('created'),
+        ...Array<string>(5).fill('max_active'),
+      ]);
+      expect((await usageToday(key)).generations).toBe(3);
+    });
+
     it("fails a queued generation whose key spent the day's tokens before it started", async () => {
       const key = newKey();
       const first = await create(key, prompt);

@@ -2,8 +2,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { ActiveGenerationsFunction1765152000000 } from './1765152000000-active-generations-function';
 
 /** The UTC day a usage row counts on, and the table's upsert of one shard of it. */
-const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
-const COUNT_USAGE = `ON CONFLICT (api_key_id, day, shard) DO UPDATE SET
+export const TODAY = `(now() AT TIME ZONE 'UTC')::date`;
+export const COUNT_USAGE = `ON CONFLICT (api_key_id, day, shard) DO UPDATE SET
   generations = u.generations + EXCLUDED.generations, succeeded = u.succeeded + EXCLUDED.succeeded,
   failed = u.failed + EXCLUDED.failed, cancelled = u.cancelled + EXCLUDED.cancelled,
   prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,

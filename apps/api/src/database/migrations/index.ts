@@ -8,6 +8,7 @@ import { HotPathFunctions1765238400000 } from './1765238400000-hot-path-function
 import { TraceContext1765324800000 } from './1765324800000-trace-context';
 import { ClaimStartedAt1765411200000 } from './1765411200000-claim-started-at';
 import { Webhooks1765497600000 } from './1765497600000-webhooks';
+import { CreateBatches1765584000000 } from './1765584000000-create-batches';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   TraceContext1765324800000,
   ClaimStartedAt1765411200000,
   Webhooks1765497600000,
+  CreateBatches1765584000000,
 ];

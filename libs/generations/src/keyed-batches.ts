@@ -1,0 +1,63 @@
+import { AsyncResource } from 'node:async_hooks';
+
+interface Waiting<I, O> {
+  item: I;
+  resolve(result: O): void;
+  reject(error: unknown): void;
+  /** Runs a function in the async context of the call that submitted this item. */
+  inContext: <R>(fn: () => R) => R;
+}
+
+/**
+ * Work that runs one batch at a time per key: the first item of a key runs at once, alone;
+ * items of that key that arrive while it runs wait and then run together, up to `maxBatch` at
+ * a time. A lone item waits for nothing; under load, one round trip serves many. Each batch
+ * runs in the async context (log fields, trace) of its first item. The runner settles each
+ * item (one may fail alone); when it throws, every item of the batch fails with that error.
+ */
+export class KeyedBatches<I, O> {
+  /** A key is here while one of its batches runs; its value is what waits for the next. */
+  private readonly lines = new Map<string, Waiting<I, O>[]>();
+
+  constructor(
+    private readonly runBatch: (items: I[]) => Promise<Array<PromiseSettledResult<O>>>,
+    private readonly maxBatch: number,
+  ) {}
+
+  submit(key: string, item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      const waiting: Waiting<I, O> = {
+        item,
+        resolve,
+        reject,
+        inContext: AsyncResource.bind((fn) => fn()),
+      };
+      const line = this.lines.get(key);
+      if (line) {
+        line.push(waiting);
+        return;
+      }
+      this.lines.set(key, []);
+      void this.drain(key, [waiting]);
+    });
+  }
+
+  private async drain(key: string, first: Waiting<I, O>[]): Promise<void> {
+    let batch = first;
+    while (batch.length > 0) {
+      const items = batch.map((waiting) => waiting.item);
+      try {
+        const results = await batch[0].inContext(() => this.runBatch(items));
+        batch.forEach((waiting, index) => {
+          const result = results[index];
+          if (result.status === 'fulfilled') waiting.resolve(result.value);
+          else waiting.reject(result.reason);
+        });
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+      batch = (this.lines.get(key) as Waiting<I, O>[]).splice(0, this.maxBatch);
+    }
+    this.lines.delete(key);
+  }
+}
