@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,8 @@ export async function start(kind: Kind, options: StartOptions = {}): Promise<Sta
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
+  // its logs are not read: they go with it (a full run would leave ~1 GB in the temp dir)
+  proc.once('exit', () => rmSync(logDir, { recursive: true, force: true }));
   for (;;) {
     if (proc.exitCode !== null)
       throw new Error(`${kind} exited with ${proc.exitCode} before answering`);
