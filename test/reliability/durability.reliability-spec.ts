@@ -25,14 +25,17 @@ interface Row {
 }
 
 /** A private PostgreSQL (migrated) and Redis for one case: its faults touch nothing else. */
-async function privateStores(): Promise<{
+async function privateStores(postgresSettings: Record<string, string> = {}): Promise<{
   postgres: PrivatePostgres;
   redis: PrivateRedis;
   databaseUrl: string;
   db: Database;
   close: () => Promise<void>;
 }> {
-  const [postgres, redis] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
+  const [postgres, redis] = await Promise.all([
+    PrivatePostgres.start(postgresSettings),
+    PrivateRedis.start(),
+  ]);
   const databaseUrl = postgres.url.replace(/\/postgres$/, '/rocket_launch');
   const setup = await runToExit(
     CLI_MAIN,
@@ -191,6 +194,55 @@ describe('durability of the generation lifecycle (private PostgreSQL and Redis p
     });
   }
 
+  it('runs a generation again whose claim a PostgreSQL crash lost (claims commit without waiting for WAL)', async () => {
+    // the WAL writer flushes every 10 s: a crash within that loses the claim's commit
+    const stores = await privateStores({ wal_writer_delay: '10s' });
+    const env = reliabilityEnv({
+      DATABASE_URL: stores.databaseUrl,
+      REDIS_URL: stores.redis.url,
+      LOCAL_PROVIDER_DELAY_MS: '4000',
+      // the reconciler's grace (twice the lock, at least 10 s): its first pass finds the record
+      QUEUE_LOCK_DURATION_MS: '2000',
+    });
+    const key = await createKey(env);
+    const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
+    try {
+      const id = idOf(await postGeneration(api.url, key, 'a lease lost'));
+      await waitFor(
+        async () => (await row(stores.db, id)).status === 'running',
+        10000,
+        'the claim',
+      );
+      stores.postgres.crash();
+      stores.postgres.up();
+      // the create was committed synchronously, the claim was not: the record is queued again
+      expect(await row(stores.db, id)).toMatchObject({ status: 'queued', attempts: 0 });
+      // the attempt's result is refused by its guard; the reconciler runs the generation again
+      await worker.waitForLine(
+        (line) =>
+          line.msg ===
+          "result discarded: the record is no longer this attempt's (a newer attempt, or a lost claim)",
+        15000,
+      );
+      await waitFor(
+        async () => (await row(stores.db, id)).status === 'succeeded',
+        RECONCILE_PERIOD_MS + 20000,
+        'the generation to succeed',
+      );
+      const ended = await row(stores.db, id);
+      expect(ended).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(ended.result).toEqual(expect.any(String));
+      const { rows: all } = await stores.db.query<{ count: string }>(
+        'SELECT count(*) FROM generations',
+      );
+      expect(Number(all[0].count)).toBe(1);
+      expect(isAlive(worker)).toBe(true);
+    } finally {
+      await Promise.all([api.stop(), worker.stop()]);
+      await stores.close();
+    }
+  });
+
   it('repairs a record whose success was lost, and 300 stuck candidates hide no orphan', async () => {
     const stores = await privateStores();
     const env = reliabilityEnv({ DATABASE_URL: stores.databaseUrl, REDIS_URL: stores.redis.url });
@@ -287,7 +339,9 @@ describe('durability of the generation lifecycle (private PostgreSQL and Redis p
       expect(stored.attempts).toBe(2);
       // the first attempt ends later: its write must change nothing
       await first.waitForLine(
-        (line) => line.msg === 'result discarded: a newer attempt owns the generation',
+        (line) =>
+          line.msg ===
+          "result discarded: the record is no longer this attempt's (a newer attempt, or a lost claim)",
         15000,
       );
       expect(await row(stores.db, id)).toEqual(stored);

@@ -15,15 +15,17 @@ export class PrivatePostgres {
   private constructor(
     readonly port: number,
     private readonly dataDir: string,
+    private readonly settings: Record<string, string>,
   ) {}
 
-  static async start(): Promise<PrivatePostgres> {
+  /** `settings`: server parameters of the cluster (`-c name=value`), e.g. a slow WAL writer. */
+  static async start(settings: Record<string, string> = {}): Promise<PrivatePostgres> {
     const dataDir = mkdtempSync(join(tmpdir(), 'rl-pg-'));
     chmodSync(dataDir, 0o700);
     const { uid, gid } = postgresUser();
     chownSync(dataDir, uid, gid);
     asPostgres(`${BIN}/initdb`, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
-    const cluster = new PrivatePostgres(await freePort(), dataDir);
+    const cluster = new PrivatePostgres(await freePort(), dataDir, settings);
     cluster.up();
     return cluster;
   }
@@ -37,7 +39,10 @@ export class PrivatePostgres {
       '-D',
       this.dataDir,
       '-o',
-      `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1`,
+      [
+        `-p ${this.port} -k ${this.dataDir} -c listen_addresses=127.0.0.1`,
+        ...Object.entries(this.settings).map(([name, value]) => `-c ${name}=${value}`),
+      ].join(' '),
       '-w',
       '-l',
       join(this.dataDir, 'server.log'),
@@ -47,6 +52,11 @@ export class PrivatePostgres {
 
   down(): void {
     asPostgres(`${BIN}/pg_ctl`, ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
+  }
+
+  /** Stops the server as a crash would: no shutdown checkpoint, unflushed WAL lost. */
+  crash(): void {
+    asPostgres(`${BIN}/pg_ctl`, ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
   }
 
   destroy(): void {

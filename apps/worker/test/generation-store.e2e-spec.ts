@@ -107,6 +107,32 @@ describe('GenerationStore (real PostgreSQL)', () => {
     });
   });
 
+  it('commits a claim that only starts an attempt without waiting for its WAL flush, and nothing else', async () => {
+    /** What `synchronous_commit` the claim's transaction commits with, and the claim's status. */
+    const claimCommit = (id: string, maxAttempts = 3) =>
+      dataSource.transaction(async (manager) => {
+        const [claimed] = (await manager.query(
+          'SELECT status FROM generation_claim($1::uuid, $2::int, $3::text, $4::int, $5::text)',
+          [id, maxAttempts, budget.exhausted, 0, budget.overBudget],
+        )) as Array<{ status: string }>;
+        const [{ setting }] = (await manager.query(
+          "SELECT current_setting('synchronous_commit') AS setting",
+        )) as Array<{ setting: string }>;
+        return [claimed?.status, setting];
+      });
+    const lease = await create();
+    expect(await claimCommit(lease.id)).toEqual(['running', 'off']); // queued → running
+    // running again (its worker died): the dead attempt's prompt is counted, synchronously
+    expect(await claimCommit(lease.id)).toEqual(['running', 'on']);
+    const exhausted = await create();
+    expect(await claimCommit(exhausted.id, 0)).toEqual(['failed', 'on']); // a final state
+    expect(await claimCommit(exhausted.id)).toEqual([undefined, 'on']); // nothing to claim
+    const [{ setting }] = (await dataSource.query(
+      "SELECT current_setting('synchronous_commit') AS setting",
+    )) as Array<{ setting: string }>;
+    expect(setting).toBe('on'); // the next transaction on a connection is synchronous again
+  });
+
   it('queues a retryable failure again, and fails the last attempt or a final failure', async () => {
     const retried = await create();
     await store.claim(retried.id, budget);

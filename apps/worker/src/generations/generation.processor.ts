@@ -182,7 +182,8 @@ export class GenerationProcessor
       );
       deltas.end();
       if (!(await this.store.succeed(id, attempt, output))) {
-        // rare: say which (a cancel that won the race, or a newer attempt)
+        // rare: say which (a cancel that won the race; a newer attempt, or a claim PostgreSQL
+        // lost in a crash — the record queued again, for the reconciler to run)
         if ((await this.store.cancelledAmong([id])).length > 0) {
           logger.info(
             { generationId: id, attempt },
@@ -193,7 +194,7 @@ export class GenerationProcessor
         }
         logger.warn(
           { generationId: id, attempt },
-          'result discarded: a newer attempt owns the generation',
+          "result discarded: the record is no longer this attempt's (a newer attempt, or a lost claim)",
         );
         record('skipped');
         return;

@@ -64,12 +64,36 @@ export function createWithinQuotaFunction({ traceparent = false, callback = fals
 }
 
 /**
- * `generation_claim` as this migration creates it and, with `startedAt`, as migration
- * 1765411200000 does (the record's `started_at` returned too, for the running status event).
+ * `generation_claim` as this migration creates it; with `startedAt`, as migration 1765411200000
+ * does (the record's `started_at` returned too, for the running status event); with
+ * `leaseCommit` too, as migration 1765670400000 does (a claim that only starts an attempt
+ * commits without waiting for its WAL flush).
  */
-export function claimFunction({ startedAt = false } = {}): string {
+export function claimFunction({ startedAt = false, leaseCommit = false } = {}): string {
   const startedAtColumn = startedAt ? ', "startedAt" timestamptz' : '';
   const startedAtValue = startedAt ? ', c.started_at' : '';
+  // the loop sees what the claim did: queued → running, nothing else written, is a lease
+  const [begin, end] = leaseCommit
+    ? [
+        `DECLARE
+        claimed record;
+      BEGIN
+        FOR claimed IN`,
+        `, c.was FROM changed c
+        LOOP
+          IF claimed.status = 'running' AND claimed.was = 'queued' THEN
+            PERFORM set_config('synchronous_commit', 'off', true);
+          END IF;
+          RETURN QUERY SELECT claimed.status, claimed.attempts, claimed.prompt, claimed.model,
+            claimed.max_tokens, claimed.temperature, claimed.over, claimed.started_at;
+        END LOOP;`,
+      ]
+    : [
+        `BEGIN
+        RETURN QUERY`,
+        `
+          FROM changed c;`,
+      ];
   return `
       CREATE FUNCTION "generation_claim"(
         p_id uuid, p_max_attempts int, p_exhausted text, p_daily_tokens int, p_over_budget text)
@@ -77,8 +101,7 @@ export function claimFunction({ startedAt = false } = {}): string {
                      "maxTokens" int, temperature real, over boolean${startedAtColumn})
       LANGUAGE plpgsql VOLATILE AS $$
       #variable_conflict use_column
-      BEGIN
-        RETURN QUERY
+      ${begin}
         WITH previous AS (
           SELECT g.id, g.status,
                  g.api_key_id IS NOT NULL AND b.tokens > 0
@@ -118,8 +141,7 @@ export function claimFunction({ startedAt = false } = {}): string {
            WHERE c.api_key_id IS NOT NULL
              AND (c.status = 'failed' OR (c.was = 'running' AND ${PROMPT_ESTIMATE('c.prompt')} <> 0))
           ${COUNT_USAGE})
-        SELECT c.status, c.attempts, c.prompt, c.model, c.max_tokens, c.temperature, c.over${startedAtValue}
-          FROM changed c;
+        SELECT c.status, c.attempts, c.prompt, c.model, c.max_tokens, c.temperature, c.over${startedAtValue}${end}
       END
       $$`;
 }

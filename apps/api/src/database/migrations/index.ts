@@ -9,6 +9,7 @@ import { TraceContext1765324800000 } from './1765324800000-trace-context';
 import { ClaimStartedAt1765411200000 } from './1765411200000-claim-started-at';
 import { Webhooks1765497600000 } from './1765497600000-webhooks';
 import { CreateBatches1765584000000 } from './1765584000000-create-batches';
+import { LeaseClaims1765670400000 } from './1765670400000-lease-claims';
 
 /** Every migration, in order; imported explicitly so `dist` never depends on globs. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ClaimStartedAt1765411200000,
   Webhooks1765497600000,
   CreateBatches1765584000000,
+  LeaseClaims1765670400000,
 ];
