@@ -135,6 +135,17 @@ const GROUPS: Group[] = [
   },
   onOff('authenticated GET /generations/:id: full vs stack off', 'stack off', STACK_OFF, 0.6),
   onOff('logging to files: on vs LOG_TO_FILES=false', 'files off', { LOG_TO_FILES: 'false' }),
+  {
+    // stdout's share, for reading: at warn the access lines still go to access.log
+    route: 'read',
+    candidate: FULL,
+    baselines: [
+      {
+        name: 'logging to stdout: LOG_LEVEL=info vs warn (access lines in the file either way)',
+        side: { label: 'stdout at warn', kind: 'api', env: { LOG_LEVEL: 'warn' } },
+      },
+    ],
+  },
   onOff('rate limiting (Redis): on vs off', 'limits off', {
     RATE_LIMIT_EXEMPT_IPS: '127.0.0.1,::1',
   }),
