@@ -118,6 +118,27 @@ interface QuotaCreate {
 
 const settled = <T>(value: T): PromiseFulfilledResult<T> => ({ status: 'fulfilled', value });
 
+/**
+ * What a create stores of its input beyond owner and key, in the order of every create
+ * statement's parameters (`$3`…`$11`; one array each in the batch function).
+ */
+const CREATE_FIELDS = [
+  'prompt',
+  'model',
+  'maxTokens',
+  'temperature',
+  'requestId',
+  'idempotencyKey',
+  'requestHash',
+  'traceparent',
+  'callbackUrl',
+] as const satisfies ReadonlyArray<keyof NewGeneration>;
+
+/** A create's parameters `$1`…`$11`: owner, key, then CREATE_FIELDS. */
+function createParams(input: NewGeneration): unknown[] {
+  return [input.ownerId, input.apiKeyId, ...CREATE_FIELDS.map((field) => input[field])];
+}
+
 /** Creates of one key sent to PostgreSQL in one call, at most. */
 const CREATE_BATCH_MAX = 64;
 
@@ -254,19 +275,7 @@ export class GenerationStore {
    * load the key's turns cost one commit per batch instead of one per request.
    */
   async createQueued(input: NewGeneration, quota?: KeyQuota): Promise<CreateResult> {
-    const params = [
-      input.ownerId,
-      input.apiKeyId,
-      input.prompt,
-      input.model,
-      input.maxTokens,
-      input.temperature,
-      input.requestId,
-      input.idempotencyKey,
-      input.requestHash,
-      input.traceparent,
-      input.callbackUrl,
-    ];
+    const params = createParams(input);
     const insert = (limits: string, before?: string) =>
       withUsage(
         `INSERT INTO generations
@@ -315,8 +324,6 @@ export class GenerationStore {
   ): Promise<Array<PromiseSettledResult<Generation | null>>> {
     if (creates.length === 1) return [settled(await this.createOneWithinQuota(creates[0]))];
     const { input: first, quota } = creates[0];
-    const each = <T>(pick: (input: NewGeneration) => T): T[] =>
-      creates.map(({ input }) => pick(input));
     try {
       const { rows } = await this.execute<Generation>(
         `SELECT ${this.columns} FROM generation_create_batch_within_quota($1::varchar, $2::uuid,
@@ -328,15 +335,7 @@ export class GenerationStore {
           first.apiKeyId,
           quota.maxActive,
           quota.dailyTokens,
-          each((input) => input.prompt),
-          each((input) => input.model),
-          each((input) => input.maxTokens),
-          each((input) => input.temperature),
-          each((input) => input.requestId),
-          each((input) => input.idempotencyKey),
-          each((input) => input.requestHash),
-          each((input) => input.traceparent),
-          each((input) => input.callbackUrl),
+          ...CREATE_FIELDS.map((field) => creates.map(({ input }) => input[field])),
         ],
       );
       return rows.map((row) => settled(row.id === null ? null : row));
@@ -359,22 +358,8 @@ export class GenerationStore {
     const { rows } = await this.execute<Generation>(
       `SELECT ${this.columns} FROM generation_create_within_quota($1::varchar, $2::uuid,
          $3::text, $4::varchar, $5::int, $6::real, $7::varchar, $8::varchar, $9::char(64),
-         $10::int, $11::int, $12::varchar, $13::varchar)`,
-      [
-        input.ownerId,
-        input.apiKeyId,
-        input.prompt,
-        input.model,
-        input.maxTokens,
-        input.temperature,
-        input.requestId,
-        input.idempotencyKey,
-        input.requestHash,
-        quota.maxActive,
-        quota.dailyTokens,
-        input.traceparent,
-        input.callbackUrl,
-      ],
+         $12::int, $13::int, $10::varchar, $11::varchar)`,
+      [...createParams(input), quota.maxActive, quota.dailyTokens],
     );
     return rows[0] ?? null;
   }

@@ -103,11 +103,12 @@ export class GenerationProcessor
     if (this.checkingCancels || this.running.size === 0) return;
     this.checkingCancels = true;
     try {
-      const jobByGeneration = new Map(
-        this.running.entries().map(([jobId, generationId]) => [generationId, jobId]),
+      const running = this.running.entries();
+      const cancelled = new Set(
+        await this.store.cancelledAmong(running.map(([, generationId]) => generationId)),
       );
-      for (const id of await this.store.cancelledAmong([...jobByGeneration.keys()])) {
-        this.running.stop(jobByGeneration.get(id) ?? '', new AttemptStopped('cancelled'));
+      for (const [jobId, generationId] of running) {
+        if (cancelled.has(generationId)) this.running.stop(jobId, new AttemptStopped('cancelled'));
       }
     } catch (error) {
       // PostgreSQL away: the attempt's own writes will find the record cancelled anyway

@@ -85,7 +85,7 @@ export function claimFunction({ startedAt = false, leaseCommit = false } = {}): 
             PERFORM set_config('synchronous_commit', 'off', true);
           END IF;
           RETURN QUERY SELECT claimed.status, claimed.attempts, claimed.prompt, claimed.model,
-            claimed.max_tokens, claimed.temperature, claimed.over, claimed.started_at;
+            claimed.max_tokens, claimed.temperature, claimed.over${startedAt ? ', claimed.started_at' : ''};
         END LOOP;`,
       ]
     : [
