@@ -77,6 +77,21 @@ describe('GenerationStore (real PostgreSQL)', () => {
     );
   };
   const read = async (id: string): Promise<Generation | null> => store.findOwned(ownerId, id);
+  /** Every statement the store sends from now on, until `spy.mockRestore()`. */
+  const recordStatements = () => {
+    const statements: string[] = [];
+    const createRunner = dataSource.createQueryRunner.bind(dataSource);
+    const spy = jest.spyOn(dataSource, 'createQueryRunner').mockImplementation((mode) => {
+      const runner = createRunner(mode);
+      const query = runner.query.bind(runner);
+      runner.query = ((sql: string, ...rest: unknown[]) => {
+        statements.push(sql);
+        return (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest);
+      }) as typeof runner.query;
+      return runner;
+    });
+    return { statements, spy };
+  };
   const statusOf = async (id: string): Promise<string | undefined> => (await read(id))?.status;
 
   it('claims a queued generation, succeeds it once, and never claims it again', async () => {
@@ -272,6 +287,78 @@ describe('GenerationStore (real PostgreSQL)', () => {
     expect(await statusOf(running.id)).toBe('queued');
   });
 
+  it("reads an owner's generations that arrive while one runs in one statement, each its own row and never another owner's", async () => {
+    const mine = [
+      await create(null, 'first'),
+      await create(null, 'second'),
+      await create(null, 'third'),
+    ];
+    const otherOwner = `${ownerId}-other`;
+    const theirs = await store.createQueued({ ...newGeneration(), ownerId: otherOwner });
+    if (theirs.outcome !== 'created') throw new Error('not created');
+    const { statements, spy } = recordStatements();
+    try {
+      const asked = [
+        ...Array.from({ length: 9 }, (_, index) => mine[index % 3].id),
+        theirs.generation.id, // another owner's: none, even in a batch with found rows
+        randomUUID(), // nobody's
+        'not-a-uuid', // PostgreSQL refuses it: it fails alone, the batch's others are answered
+      ];
+      const [results, theirOwn] = await Promise.all([
+        Promise.allSettled(asked.map((id) => store.findOwned(ownerId, id))),
+        store.findOwned(otherOwner, theirs.generation.id),
+      ]);
+      const selects = statements.filter((sql) => sql.includes('FROM generations WHERE id = $1'));
+      const batches = statements.filter((sql) => sql.includes('unnest($2::uuid[])'));
+      // the first read alone, the rest in one statement (refused for 'not-a-uuid', so then each
+      // alone); the other owner's read in a line of its own
+      expect(batches).toHaveLength(1);
+      expect(selects).toHaveLength(2 + asked.length - 1);
+      expect(results.slice(0, 9)).toEqual(
+        mine.flatMap(() =>
+          mine.map((generation) => ({
+            status: 'fulfilled',
+            value: expect.objectContaining({
+              id: generation.id,
+              ownerId,
+              prompt: generation.prompt,
+            }),
+          })),
+        ),
+      );
+      expect(results.slice(9, 11)).toEqual([
+        { status: 'fulfilled', value: null },
+        { status: 'fulfilled', value: null },
+      ]);
+      expect(results[11]).toMatchObject({ status: 'rejected' });
+      expect(theirOwn).toMatchObject({ id: theirs.generation.id, ownerId: otherOwner });
+    } finally {
+      spy.mockRestore();
+      await dataSource.query('DELETE FROM generations WHERE owner_id = $1', [otherOwner]);
+    }
+  });
+
+  it("answers a batch of an owner's reads in one statement when PostgreSQL takes them all", async () => {
+    const mine = [await create(null, 'one'), await create(null, 'two')];
+    const { statements, spy } = recordStatements();
+    try {
+      const asked = [mine[0].id, mine[1].id, randomUUID(), mine[1].id, mine[0].id];
+      const found = await Promise.all(asked.map((id) => store.findOwned(ownerId, id)));
+      expect(found.map((generation) => generation?.prompt ?? null)).toEqual([
+        'one',
+        'two',
+        null,
+        'two',
+        'one',
+      ]);
+      // the first alone, the four that arrived while it ran together
+      expect(statements).toHaveLength(2);
+      expect(statements[1]).toContain('unnest($2::uuid[])');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('deletes only finished generations completed before the cutoff, in batches', async () => {
     const old = new Date(Date.now() - 40 * 86_400_000);
     const ids: Record<string, string> = {};
@@ -381,17 +468,7 @@ describe('GenerationStore (real PostgreSQL)', () => {
     it("sends a key's creates that arrive while one runs together: each its own record, in order", async () => {
       const key = newKey();
       const quota = { maxActive: 50, dailyTokens: 0 };
-      const statements: string[] = [];
-      const createRunner = dataSource.createQueryRunner.bind(dataSource);
-      const spy = jest.spyOn(dataSource, 'createQueryRunner').mockImplementation((mode) => {
-        const runner = createRunner(mode);
-        const query = runner.query.bind(runner);
-        runner.query = ((sql: string, ...rest: unknown[]) => {
-          statements.push(sql);
-          return (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest);
-        }) as typeof runner.query;
-        return runner;
-      });
+      const { statements, spy } = recordStatements();
       try {
         const inputs = Array.from({ length: 12 }, (_, index) => ({
           ...newGeneration(key, `prompt ${index}`),

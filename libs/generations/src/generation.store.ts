@@ -119,6 +119,35 @@ interface QuotaCreate {
 const settled = <T>(value: T): PromiseFulfilledResult<T> => ({ status: 'fulfilled', value });
 
 /**
+ * A `KeyedBatches` runner made of two statements: `one` for a lone item, `many` for several (one
+ * result per item, in order). A batch PostgreSQL refuses for one item's data runs again item by
+ * item, so that item fails alone; PostgreSQL away fails them all.
+ */
+function oneOrMany<I, O>(
+  one: (item: I) => Promise<O>,
+  many: (items: I[]) => Promise<O[]>,
+): (items: I[]) => Promise<Array<PromiseSettledResult<O>>> {
+  return async (items) => {
+    if (items.length === 1) return [settled(await one(items[0]))];
+    try {
+      return (await many(items)).map(settled);
+    } catch (error) {
+      if (isDependencyUnavailable(error)) throw error;
+      const results: Array<PromiseSettledResult<O>> = [];
+      for (const item of items) {
+        results.push(
+          await one(item).then(settled, (reason: unknown) => ({
+            status: 'rejected' as const,
+            reason,
+          })),
+        );
+      }
+      return results;
+    }
+  };
+}
+
+/**
  * What a create stores of its input beyond owner and key, in the order of every create
  * statement's parameters (`$3`…`$11`; one array each in the batch function).
  */
@@ -141,6 +170,13 @@ function createParams(input: NewGeneration): unknown[] {
 
 /** Creates of one key sent to PostgreSQL in one call, at most. */
 const CREATE_BATCH_MAX = 64;
+/** Reads in one statement at the most. */
+const READ_BATCH_MAX = 64;
+
+interface OwnedRead {
+  ownerId: string;
+  id: string;
+}
 
 /** Rows deleted per statement by retention. */
 const DELETE_BATCH = 1000;
@@ -250,8 +286,19 @@ export class GenerationStore {
   private selectList?: string;
   /** A key's creates while one of them runs: they go to PostgreSQL together, next. */
   private readonly creates = new KeyedBatches<QuotaCreate, Generation | null>(
-    (creates) => this.createWithinQuota(creates),
+    oneOrMany(
+      (create) => this.createOneWithinQuota(create),
+      (creates) => this.createManyWithinQuota(creates),
+    ),
     CREATE_BATCH_MAX,
+  );
+  /** An owner's reads while one of them runs: the next statement serves them together. */
+  private readonly reads = new KeyedBatches<OwnedRead, Generation | null>(
+    oneOrMany(
+      (read) => this.readOne(read),
+      (reads) => this.readMany(reads),
+    ),
+    READ_BATCH_MAX,
   );
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -316,42 +363,25 @@ export class GenerationStore {
    * null for one not created. One call to PostgreSQL for all of them — the key's turn (an
    * advisory lock held to the commit), a count that sees every row committed before it, the
    * inserts — with no round trip to the client while the lock is held (migrations 1765238400000
-   * and 1765584000000). A batch that fails for its data, not for PostgreSQL being away, is run
-   * again one create at a time, so that one bad create fails alone.
+   * and 1765584000000). A lone create is `createOneWithinQuota`; a refused batch runs again one
+   * create at a time (`oneOrMany`).
    */
-  private async createWithinQuota(
-    creates: QuotaCreate[],
-  ): Promise<Array<PromiseSettledResult<Generation | null>>> {
-    if (creates.length === 1) return [settled(await this.createOneWithinQuota(creates[0]))];
+  private async createManyWithinQuota(creates: QuotaCreate[]): Promise<Array<Generation | null>> {
     const { input: first, quota } = creates[0];
-    try {
-      const { rows } = await this.execute<Generation>(
-        `SELECT ${this.columns} FROM generation_create_batch_within_quota($1::varchar, $2::uuid,
-           $3::int, $4::int, $5::text[], $6::varchar[], $7::int[], $8::real[], $9::varchar[],
-           $10::varchar[], $11::char(64)[], $12::varchar[], $13::varchar[])
-           WITH ORDINALITY AS created ORDER BY created.ordinality`,
-        [
-          first.ownerId,
-          first.apiKeyId,
-          quota.maxActive,
-          quota.dailyTokens,
-          ...CREATE_FIELDS.map((field) => creates.map(({ input }) => input[field])),
-        ],
-      );
-      return rows.map((row) => settled(row.id === null ? null : row));
-    } catch (error) {
-      if (isDependencyUnavailable(error)) throw error;
-      const results: Array<PromiseSettledResult<Generation | null>> = [];
-      for (const create of creates) {
-        results.push(
-          await this.createOneWithinQuota(create).then(settled, (reason: unknown) => ({
-            status: 'rejected' as const,
-            reason,
-          })),
-        );
-      }
-      return results;
-    }
+    const { rows } = await this.execute<Generation>(
+      `SELECT ${this.columns} FROM generation_create_batch_within_quota($1::varchar, $2::uuid,
+         $3::int, $4::int, $5::text[], $6::varchar[], $7::int[], $8::real[], $9::varchar[],
+         $10::varchar[], $11::char(64)[], $12::varchar[], $13::varchar[])
+         WITH ORDINALITY AS created ORDER BY created.ordinality`,
+      [
+        first.ownerId,
+        first.apiKeyId,
+        quota.maxActive,
+        quota.dailyTokens,
+        ...CREATE_FIELDS.map((field) => creates.map(({ input }) => input[field])),
+      ],
+    );
+    return rows.map((row) => (row.id === null ? null : row));
   }
 
   private async createOneWithinQuota({ input, quota }: QuotaCreate): Promise<Generation | null> {
@@ -375,12 +405,35 @@ export class GenerationStore {
     );
   }
 
-  async findOwned(ownerId: string, id: string): Promise<Generation | null> {
+  /**
+   * One of the owner's generations, or null. An owner's reads take turns on this replica: the
+   * first runs at once, alone; those that arrive while it runs go together in the next statement,
+   * one row per read. Under load a key's reads cost one round trip and one execution per batch
+   * instead of one each, and one key's reads hold one pooled connection at a time.
+   */
+  findOwned(ownerId: string, id: string): Promise<Generation | null> {
+    return this.reads.submit(ownerId, { ownerId, id });
+  }
+
+  private async readOne({ ownerId, id }: OwnedRead): Promise<Generation | null> {
     const { rows } = await this.execute<Generation>(
       `SELECT ${this.columns} FROM generations WHERE id = $1 AND owner_id = $2`,
       [id, ownerId],
     );
     return rows[0] ?? null;
+  }
+
+  /** One owner's reads in one statement: each row matched back to its read by position. */
+  private async readMany(reads: OwnedRead[]): Promise<Array<Generation | null>> {
+    const { rows } = await this.execute<Generation & { position: string }>(
+      `SELECT k.position, ${this.columns}
+         FROM unnest($2::uuid[]) WITH ORDINALITY AS k(read_id, position)
+         JOIN generations ON id = k.read_id AND owner_id = $1`,
+      [reads[0].ownerId, reads.map((read) => read.id)],
+    );
+    const found = new Array<Generation | null>(reads.length).fill(null);
+    for (const { position, ...generation } of rows) found[Number(position) - 1] = generation;
+    return found;
   }
 
   async findByIdempotencyKey(ownerId: string, key: string): Promise<Generation | null> {
