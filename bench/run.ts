@@ -17,6 +17,7 @@ import {
   Started,
   cli,
   cpuMs,
+  createKey,
   load,
   rssMb,
   sleep,
@@ -53,7 +54,7 @@ interface Side {
 
 /** Sides measured in one group: each round loads every side once, in a rotating order. */
 interface Group {
-  route: 'liveness' | 'read';
+  route: 'liveness' | 'read' | 'read-spread';
   candidate: Side;
   baselines: {
     name: string;
@@ -110,6 +111,17 @@ const GROUPS: Group[] = [
           kind: 'docs-default',
           env: { BENCH_THROTTLER_STORAGE: 'memory' },
         },
+      },
+    ],
+  },
+  {
+    // for reading: no owner has two reads at once, so none go to PostgreSQL together
+    route: 'read-spread',
+    candidate: FULL,
+    baselines: [
+      {
+        name: `authenticated GET /generations/:id, one key per connection (${CONNECTIONS} users): full stack vs plain node:http + pg`,
+        side: { label: 'node:http + pg', kind: 'floor' },
       },
     ],
   },
@@ -180,22 +192,35 @@ async function startOtlpSink(): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
-interface Context {
+interface Reader {
   apiKey: string;
   generationId: string;
 }
 
-function target(
-  context: Context,
-  started: Started,
-  route: Group['route'],
-): { url: string; headers: Record<string, string> } {
-  return route === 'liveness'
-    ? { url: `${started.url}/health`, headers: {} }
-    : {
-        url: `${started.url}/api/v1/generations/${context.generationId}`,
-        headers: { authorization: `Bearer ${context.apiKey}` },
-      };
+/** The reader of every read load, and for `read-spread` one reader (key, user) per connection. */
+interface Context extends Reader {
+  readers: Reader[];
+}
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  /** Each request's path and headers, when they change from request to request. */
+  each?: () => { path: string; headers: Record<string, string> };
+}
+
+const readOf = ({ apiKey, generationId }: Reader) => ({
+  path: `/api/v1/generations/${generationId}`,
+  headers: { authorization: `Bearer ${apiKey}` },
+});
+
+function target(context: Context, started: Started, route: Group['route']): Target {
+  if (route === 'liveness') return { url: `${started.url}/health`, headers: {} };
+  const { path, headers } = readOf(context);
+  if (route === 'read') return { url: `${started.url}${path}`, headers };
+  let turn = 0;
+  const each = () => readOf(context.readers[turn++ % context.readers.length]);
+  return { url: `${started.url}${path}`, headers, each };
 }
 
 interface Measured {
@@ -234,13 +259,14 @@ async function measureGroup(group: Group, context: Context): Promise<ComparisonR
   const started = await Promise.all(sides.map((side) => start(side.kind, { env: side.env })));
   try {
     const targets = started.map((process) => target(context, process, group.route));
-    for (const { url, headers } of targets) await load(url, WARM_UP_SECONDS, headers);
+    for (const { url, headers, each } of targets) await load(url, WARM_UP_SECONDS, headers, each);
     const rounds: (Load & { cpuUs: number })[][] = sides.map(() => []);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (let step = 0; step < sides.length; step += 1) {
         const index = (round + step) % sides.length;
         const cpuBefore = cpuMs(started[index].proc.pid);
-        const measured = await load(targets[index].url, DURATION, targets[index].headers);
+        const { url, headers, each } = targets[index];
+        const measured = await load(url, DURATION, headers, each);
         const cpuUs = ((cpuMs(started[index].proc.pid) - cpuBefore) * 1000) / measured.requests;
         rounds[index].push({ ...measured, cpuUs });
       }
@@ -610,16 +636,27 @@ async function setUp(): Promise<Context> {
   await db.connect();
   await db.query('TRUNCATE generations');
   await db.end();
+  const readerKeys: string[] = [];
+  // a few CLI processes at a time: each boots the CLI and connects to PostgreSQL
+  for (let user = 0; user < CONNECTIONS; user += 5)
+    readerKeys.push(
+      ...(await Promise.all(
+        Array.from({ length: 5 }, (_, index) => createKey(`bench-reader-${user + index}`)),
+      )),
+    );
   const apiKey = cli(['apikey:create', '--user', 'bench']).trimEnd().split('\n').pop() ?? '';
   const api = await start('api');
   try {
-    const response = await fetch(`${api.url}/api/v1/generations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'the generation every read fetches' }),
-    });
-    const { id } = (await response.json()) as { id: string };
-    return { apiKey, generationId: id };
+    const reader = async (key: string): Promise<Reader> => {
+      const response = await fetch(`${api.url}/api/v1/generations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'the generation every read fetches' }),
+      });
+      const { id } = (await response.json()) as { id: string };
+      return { apiKey: key, generationId: id };
+    };
+    return { ...(await reader(apiKey)), readers: await Promise.all(readerKeys.map(reader)) };
   } finally {
     await stop(api);
   }

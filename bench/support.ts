@@ -1,10 +1,11 @@
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export const ROOT = join(__dirname, '..');
 export const API_MAIN = join(ROOT, 'dist/apps/api/apps/api/src/main.js');
@@ -140,6 +141,7 @@ export async function load(
   url: string,
   duration: number,
   headers: Record<string, string> = {},
+  each?: () => { path: string; headers: Record<string, string> },
 ): Promise<Load> {
   const result = await autocannon({
     url,
@@ -147,6 +149,8 @@ export async function load(
     duration,
     pipelining: 1,
     headers,
+    // `each`: every request asks for what it returns (its path and headers)
+    ...(each ? { requests: [{ setupRequest: (request) => ({ ...request, ...each() }) }] } : {}),
   });
   if (result.non2xx > 0 || result.errors > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
@@ -180,16 +184,25 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const CLI_ENV = {
+  PATH: process.env.PATH,
+  ...PRODUCTION_ENV,
+  LOG_TO_FILES: 'false',
+  LOG_LEVEL: 'warn',
+  LOG_DIR: tmpdir(),
+};
+
 /** Runs the CLI (db:setup, apikey:create) against the bench database; returns its stdout. */
 export function cli(args: string[]): string {
-  return execFileSync(process.execPath, [CLI_MAIN, ...args], {
-    env: {
-      PATH: process.env.PATH,
-      ...PRODUCTION_ENV,
-      LOG_TO_FILES: 'false',
-      LOG_LEVEL: 'warn',
-      LOG_DIR: tmpdir(),
-    },
-    encoding: 'utf8',
-  });
+  return execFileSync(process.execPath, [CLI_MAIN, ...args], { env: CLI_ENV, encoding: 'utf8' });
+}
+
+/** A new API key of `user` (the CLI prints it last). */
+export async function createKey(user: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CLI_MAIN, 'apikey:create', '--user', user],
+    { env: CLI_ENV, encoding: 'utf8' },
+  );
+  return stdout.trimEnd().split('\n').pop() ?? '';
 }
