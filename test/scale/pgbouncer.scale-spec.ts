@@ -26,10 +26,9 @@ describe('PgBouncer in transaction mode in front of PostgreSQL (Debian pgbouncer
 
   beforeAll(async () => {
     await direct(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`, [], 'postgres');
-    [bouncer, redis] = await Promise.all([
-      PrivatePgBouncer.start([DATABASE]),
-      PrivateRedis.start(),
-    ]);
+    // one after the other: a server started beside one that failed would be left running
+    redis = await PrivateRedis.start();
+    bouncer = await PrivatePgBouncer.start([DATABASE]);
   });
 
   afterAll(async () => {

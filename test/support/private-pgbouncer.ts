@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './ports';
 import { sleep } from './processes';
@@ -63,7 +63,7 @@ export class PrivatePgBouncer {
   }
 
   async up(): Promise<void> {
-    this.proc = spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', this.configFile], {
+    this.proc = spawn('runuser', ['-u', 'postgres', '--', pgBouncerBinary(), this.configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
@@ -102,4 +102,19 @@ export class PrivatePgBouncer {
     proc.kill('SIGTERM');
     await exited;
   }
+}
+
+/**
+ * Where PgBouncer is installed, by its absolute path: `runuser` looks a bare name up in root's
+ * PATH as `postgres`, and a PATH folder that user cannot read turns "not installed" into a
+ * misleading "Permission denied".
+ */
+function pgBouncerBinary(): string {
+  const folders = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
+  const found = folders.map((folder) => join(folder, 'pgbouncer')).find((path) => existsSync(path));
+  if (!found)
+    throw new Error(
+      "pgbouncer is not installed: `apt-get install pgbouncer` (Debian's package; .ci/run installs it)",
+    );
+  return found;
 }
