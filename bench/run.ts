@@ -433,7 +433,7 @@ const USAGE_GENERATIONS = 100_000;
  * rows are what the real transitions leave. The query reads the per-day table, not the records.
  */
 async function usageQuery(): Promise<Load> {
-  const apiKey = cli(['apikey:create', '--user', 'bench-usage']).trimEnd().split('\n').pop() ?? '';
+  const apiKey = await createKey('bench-usage');
   const db = new Client({ connectionString: BENCH_DATABASE_URL });
   await db.connect();
   try {
@@ -636,15 +636,20 @@ async function setUp(): Promise<Context> {
   await db.connect();
   await db.query('TRUNCATE generations');
   await db.end();
+  // one key per connection, only when a spread read is measured (each key is a CLI process)
+  const spread = GROUPS.some(
+    (group) => group.route === 'read-spread' && group.baselines.some((b) => wanted(b.name)),
+  );
   const readerKeys: string[] = [];
-  // a few CLI processes at a time: each boots the CLI and connects to PostgreSQL
-  for (let user = 0; user < CONNECTIONS; user += 5)
+  for (let user = 0; spread && user < CONNECTIONS; user += 5)
     readerKeys.push(
       ...(await Promise.all(
-        Array.from({ length: 5 }, (_, index) => createKey(`bench-reader-${user + index}`)),
+        Array.from({ length: Math.min(5, CONNECTIONS - user) }, (_, index) =>
+          createKey(`bench-reader-${user + index}`),
+        ),
       )),
     );
-  const apiKey = cli(['apikey:create', '--user', 'bench']).trimEnd().split('\n').pop() ?? '';
+  const apiKey = await createKey('bench');
   const api = await start('api');
   try {
     const reader = async (key: string): Promise<Reader> => {
