@@ -1,6 +1,6 @@
 import { getLogger, jobTraceparent, runInJobContext } from '@app/logging';
 import { runInConsumerSpan, tracingStarted } from '@app/tracing';
-import type { Job } from 'bull';
+import type { Job, Queue } from 'bull';
 
 const logger = getLogger('JobRunner');
 
@@ -60,4 +60,20 @@ export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
     },
     run,
   );
+}
+
+/**
+ * Starts Bull's processing of `queue` with `concurrency` jobs at a time. Bull's promise settles
+ * only when the queue closes, and rejects when its connection closes under it — a SIGTERM during
+ * start-up, before the processing loop is set up: that is logged here, never left unhandled (an
+ * unhandled rejection would end the process with 1 instead of a clean shutdown).
+ */
+export function processQueue(
+  queue: Queue,
+  concurrency: number,
+  handler: (job: Job) => Promise<unknown>,
+): void {
+  queue.process(concurrency, handler).catch((error: unknown) => {
+    logger.warn({ err: error, queue: queue.name }, 'Queue processing stopped');
+  });
 }

@@ -12,7 +12,7 @@ import {
 } from '@app/generations';
 import { RunningTasks, ShutdownState } from '@app/lifecycle';
 import { getLogger, runInJobContext } from '@app/logging';
-import { runJob } from '@app/queue';
+import { processQueue, runJob } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
 import {
   BeforeApplicationShutdown,
@@ -76,7 +76,7 @@ export class GenerationProcessor
   }
 
   onApplicationBootstrap(): void {
-    void this.queue.process(this.config.worker.concurrency, (job) => this.run(job));
+    processQueue(this.queue, this.config.worker.concurrency, (job) => this.run(job));
     this.queue.on('failed', (job, error) => void this.onFailed(job, error));
     this.queue.on('lock-extension-failed', (job: Job) => this.stop(job, 'lock-lost'));
     this.cancelChecks = setInterval(() => void this.abortCancelled(), CANCEL_CHECK_INTERVAL_MS);

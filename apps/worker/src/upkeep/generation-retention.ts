@@ -2,7 +2,7 @@ import { AppConfig } from '@app/config';
 import { isDependencyUnavailable } from '@app/exceptions';
 import { GENERATION_RETENTION_QUEUE, GenerationStore } from '@app/generations';
 import { getLogger } from '@app/logging';
-import { runJob } from '@app/queue';
+import { processQueue, runJob } from '@app/queue';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bull';
@@ -28,7 +28,7 @@ export class GenerationRetention implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(1, (job) => runJob(job, () => this.deleteExpired()));
+    processQueue(this.queue, 1, (job) => runJob(job, () => this.deleteExpired()));
   }
 
   /** Returns how many generations it deleted. */

@@ -10,7 +10,7 @@ import {
 } from '@app/generations';
 import { RunningTasks, ShutdownState } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
-import { RetryLater, runJob } from '@app/queue';
+import { RetryLater, processQueue, runJob } from '@app/queue';
 import {
   DeliveryResponse,
   MAX_RETRY_AFTER_MS,
@@ -104,7 +104,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, BeforeA
       [WEBHOOK_BACKOFF]: (attemptsMade, error) =>
         error instanceof DeliveryRetry ? error.delayMs : this.backoffMs(attemptsMade),
     };
-    void this.queue.process(DELIVERY_CONCURRENCY, (job) => this.run(job));
+    processQueue(this.queue, DELIVERY_CONCURRENCY, (job) => this.run(job));
     this.shutdown.onBegin(() => {
       this.queue.pause(true, true).catch((error: unknown) => {
         logger.warn({ err: error }, 'Error pausing the webhooks queue for shutdown');
