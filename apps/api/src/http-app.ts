@@ -23,13 +23,15 @@ import { jsonBody } from './http/json-body.middleware';
 import { JsonReplyExpressAdapter } from './http/json-reply.adapter';
 import { DASHBOARD_CSP, DASHBOARD_PATH, mountBullBoard } from './dashboard/bull-board';
 import { DOCS_CSP, DOCS_PATH, mountSwagger } from './docs/swagger';
+import { mountLiveness } from './health/liveness.route';
 
 /**
  * Builds the api exactly as production runs it (main.ts and the e2e tests share this). Order
  * matters: HTTP metrics first (they time and count everything), the in-flight count, the
  * request context (every response has a request id and an access line), then
  * security headers (on every response), bans and the rate limit (before any work is done for a
- * client), CORS, and the JSON parser last (Nest's own is off).
+ * client), CORS, and the JSON parser last (Nest's own is off); then the liveness probe, which
+ * needs nothing more, and the controllers' routes.
  */
 export async function createApiApp(
   config: AppConfig,
@@ -80,6 +82,7 @@ export async function createApiApp(
       (req) => req.path.startsWith(DASHBOARD_PATH) || requestClass(req, corsEnabled) !== 'counted',
     ),
   );
+  mountLiveness(app);
   mountBullBoard(app, config);
   mountSwagger(app, config);
   answerClientErrors(app.getHttpServer(), {

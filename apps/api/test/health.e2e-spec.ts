@@ -59,6 +59,26 @@ describe('health endpoints (real api and worker)', () => {
     expect(result.body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
   });
 
+  it('keeps the liveness contract off the controllers: HEAD, query, documented, other methods 404', async () => {
+    const head = await fetch(`${api.url}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('49');
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await head.text()).toBe('');
+    expect((await health(`${api.url}/health/?probe=1`)).body.status).toBe('ok');
+    for (const method of ['POST', 'DELETE']) {
+      const other = await fetch(`${api.url}/health`, { method });
+      expect(other.status).toBe(404);
+      expect(other.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(other.headers.get('x-request-id')).toBeTruthy();
+    }
+    const document = (await (await fetch(`${api.url}/api/docs-json`)).json()) as {
+      paths: Record<string, Record<string, { summary?: string; security?: unknown[] }>>;
+    };
+    expect(document.paths['/health'].get).toMatchObject({ summary: 'Liveness', security: [] });
+    expect(document.paths['/health/ready'].get.summary).toMatch(/^Readiness/);
+  });
+
   it('answers readiness with PostgreSQL and Redis response times', async () => {
     const result = await health(`${api.url}/health/ready`);
     expect(result.status).toBe(200);

@@ -2,6 +2,7 @@ import { AppConfig, appVersion } from '@app/config';
 import { ERROR_CODES } from '@app/exceptions';
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LIVENESS_OPENAPI } from '../health/liveness.route';
 
 export const DOCS_PATH = '/api/docs';
 
@@ -85,6 +86,7 @@ export function mountSwagger(app: INestApplication, config: AppConfig): boolean 
       .addServer('/')
       .build(),
   );
+  document.paths = { ...LIVENESS_OPENAPI, ...document.paths };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const operation of Object.values(item)) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;

@@ -13,21 +13,14 @@ function answer(res: Response, report: HealthReport): HealthBody {
 /**
  * Probes and monitoring. Never rate limited nor banned; bodies keep Terminus's shape on 200 and
  * 503 alike, as JSON (`JsonReplyExpressAdapter` writes every object answer so, whatever the
- * status). The detailed report needs an admin API key in production.
+ * status). The detailed report needs an admin API key in production. Liveness, `GET /health`,
+ * is a route of the HTTP layer (`mountLiveness`): it needs nothing of this chain.
  */
 @ApiTags('health')
 @SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly reports: HealthReportService) {}
-
-  /** Liveness: answers while the process does; never asks PostgreSQL or Redis. */
-  @Public()
-  @Get()
-  @ApiOperation({ summary: 'Liveness' })
-  liveness(@Res({ passthrough: true }) res: Response): HealthBody {
-    return answer(res, this.reports.liveness());
-  }
 
   /** Readiness: PostgreSQL and Redis; 503 when either is down and from SIGTERM on. */
   @Public()

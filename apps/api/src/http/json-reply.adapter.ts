@@ -25,20 +25,29 @@ export class JsonReplyExpressAdapter extends ExpressAdapter {
       !isJsonReply(response, body)
     )
       return super.reply(response, body, statusCode);
-    if (statusCode) response.statusCode = statusCode;
-    const status = response.statusCode;
-    if (status === 204 || status === 304) {
-      response.removeHeader('Content-Type');
-      response.removeHeader('Content-Length');
-      return response.end();
-    }
-    const text = JSON.stringify(body);
-    // as Express sends it: a short body as a string, a longer one encoded once into a Buffer
-    const chunk = text.length < 1000 ? text : Buffer.from(text);
-    response.setHeader('Content-Type', JSON_CONTENT_TYPE);
-    response.setHeader('Content-Length', Buffer.byteLength(chunk));
-    return response.req.method === 'HEAD' ? response.end() : response.end(chunk);
+    return sendJson(response, body, statusCode);
   }
+}
+
+/**
+ * Writes `body` as JSON the way Express's `res.json` would (Content-Type with its charset,
+ * Content-Length, no body for HEAD, 204 and 304), without re-deriving the Content-Type or
+ * checking freshness: the answer of every JSON route, and of the liveness probe.
+ */
+export function sendJson(response: Response, body: object, statusCode?: number): Response {
+  if (statusCode) response.statusCode = statusCode;
+  const status = response.statusCode;
+  if (status === 204 || status === 304) {
+    response.removeHeader('Content-Type');
+    response.removeHeader('Content-Length');
+    return response.end();
+  }
+  const text = JSON.stringify(body);
+  // as Express sends it: a short body as a string, a longer one encoded once into a Buffer
+  const chunk = text.length < 1000 ? text : Buffer.from(text);
+  response.setHeader('Content-Type', JSON_CONTENT_TYPE);
+  response.setHeader('Content-Length', Buffer.byteLength(chunk));
+  return response.req.method === 'HEAD' ? response.end() : response.end(chunk);
 }
 
 /** A plain JSON answer: no stream, no Content-Type of another kind set by the handler. */
