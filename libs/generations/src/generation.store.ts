@@ -1,4 +1,5 @@
 import { isDependencyUnavailable } from '@app/exceptions';
+import { KeyedBatches } from '@app/lifecycle';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -8,7 +9,6 @@ import {
   Generation,
   GenerationStatus,
 } from './generation.entity';
-import { KeyedBatches } from './keyed-batches';
 
 /** What a new generation is made of; it starts `queued`. */
 export type NewGeneration = Pick<

@@ -1,11 +1,16 @@
 import { AsyncResource } from 'node:async_hooks';
 
+type Results<O> = Promise<Array<PromiseSettledResult<O>>>;
+
 interface Waiting<I, O> {
   item: I;
   resolve(result: O): void;
   reject(error: unknown): void;
-  /** Runs a function in the async context of the call that submitted this item. */
-  inContext: <R>(fn: () => R) => R;
+  /**
+   * Runs a function in the async context of the call that submitted this item — captured only
+   * for an item that will be the first of a batch (capturing costs microseconds per item).
+   */
+  inContext?: (fn: () => Results<O>) => Results<O>;
 }
 
 /**
@@ -20,25 +25,28 @@ export class KeyedBatches<I, O> {
   private readonly lines = new Map<string, Waiting<I, O>[]>();
 
   constructor(
-    private readonly runBatch: (items: I[]) => Promise<Array<PromiseSettledResult<O>>>,
+    private readonly runBatch: (items: I[]) => Results<O>,
     private readonly maxBatch: number,
   ) {}
 
   submit(key: string, item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      const waiting: Waiting<I, O> = {
-        item,
-        resolve,
-        reject,
-        inContext: AsyncResource.bind((fn) => fn()),
-      };
       const line = this.lines.get(key);
       if (line) {
-        line.push(waiting);
+        // batches are taken `maxBatch` at a time from the front: this item will be the first of
+        // one exactly when it lands on a multiple of `maxBatch`
+        const first = line.length % this.maxBatch === 0;
+        line.push({
+          item,
+          resolve,
+          reject,
+          inContext: first ? AsyncResource.bind((fn: () => Results<O>) => fn()) : undefined,
+        });
         return;
       }
       this.lines.set(key, []);
-      void this.drain(key, [waiting]);
+      // the first batch starts here, synchronously: in this call's own context
+      void this.drain(key, [{ item, resolve, reject }]);
     });
   }
 
@@ -47,7 +55,8 @@ export class KeyedBatches<I, O> {
     while (batch.length > 0) {
       const items = batch.map((waiting) => waiting.item);
       try {
-        const results = await batch[0].inContext(() => this.runBatch(items));
+        const { inContext = (fn: () => Results<O>) => fn() } = batch[0];
+        const results = await inContext(() => this.runBatch(items));
         batch.forEach((waiting, index) => {
           const result = results[index];
           if (result.status === 'fulfilled') waiting.resolve(result.value);

@@ -99,4 +99,23 @@ describe('KeyedBatches', () => {
       [[2, 3], 'request-2'],
     ]);
   });
+
+  it('gives the first item of every batch its context when a line splits into several', async () => {
+    const { batches, storage, run } = controlled();
+    const keyed = new KeyedBatches(run, 2);
+    const all = [1, 2, 3, 4, 5, 6].map((item) =>
+      storage.run(`request-${item}`, () => keyed.submit('a', item)),
+    );
+    for (let finished = 0; finished < 4; finished += 1) {
+      await tick();
+      batches[finished].finish();
+    }
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(batches.map((batch) => [batch.items, batch.context])).toEqual([
+      [[1], 'request-1'],
+      [[2, 3], 'request-2'],
+      [[4, 5], 'request-4'],
+      [[6], 'request-6'],
+    ]);
+  });
 });
