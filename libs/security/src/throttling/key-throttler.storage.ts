@@ -1,3 +1,4 @@
+import { KeyedBatches } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
 import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { untraced } from '@app/tracing';
@@ -16,19 +17,33 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 type ThrottleCommand = (...args: Array<string | number>) => Promise<number[]>;
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
+/** Requests of one tracker counted by one script call at most. */
+const CONSUME_BATCH_MAX = 64;
+
+interface Consume {
+  keys: string[];
+  windows: PolicyWindow[];
+}
 const logger = getLogger('KeyThrottler');
 
 /**
  * The per-key layer's counts, shared by every api replica through Redis: one script (sent by
  * its SHA, loaded once) evaluates all of a request's policies in one round trip, exact under
- * concurrency. A tracker's counters share one hash tag (`rl:key:{<key id>}:<policy>`), so the
- * script stays on one node of a Cluster. When Redis cannot answer (the command connection
+ * concurrency. A key's requests that arrive while its previous call runs are counted by the next
+ * call together, in arrival order, exactly as one call each would count them (`KeyedBatches`:
+ * a lone request waits for nothing; a client hammering with one key costs one round trip per
+ * batch, not per request). A tracker's counters share one hash tag (`rl:key:{<key id>}:<policy>`),
+ * so the script stays on one node of a Cluster. When Redis cannot answer (the command connection
  * fails fast: no offline queue, a command timeout), the process counts in memory: never a
  * 500, never a hang, never no limit.
  */
 @Injectable()
 export class KeyThrottlerStorage implements ThrottlerStorage {
   private readonly memory = new MemoryWindows();
+  private readonly batches = new KeyedBatches<Consume, ThrottleOutcome>(
+    (requests) => this.consumeAll(requests),
+    CONSUME_BATCH_MAX,
+  );
   private readonly command: ThrottleCommand;
   private lastOutageLog = 0;
 
@@ -39,19 +54,30 @@ export class KeyThrottlerStorage implements ThrottlerStorage {
   }
 
   /** Counts one request of `tracker` against every policy in `windows`, all or nothing. */
-  async consume(tracker: string, windows: PolicyWindow[]): Promise<ThrottleOutcome> {
+  consume(tracker: string, windows: PolicyWindow[]): Promise<ThrottleOutcome> {
     const keys = windows.map((window) => `${KEY_PREFIX}:key:{${tracker}}:${window.name}`);
+    // requests count together only toward the same policies with the same limits and windows
+    const batch = `${keys.join(' ')} ${windows.map((w) => `${w.limit}/${w.ttlMs}`).join(' ')}`;
+    return this.batches.submit(batch, { keys, windows });
+  }
+
+  /** One script call for requests of one tracker and policy set, in arrival order. */
+  private async consumeAll(requests: Consume[]): Promise<PromiseSettledResult<ThrottleOutcome>[]> {
+    const { keys, windows } = requests[0];
+    let outcomes: ThrottleOutcome[];
     try {
       const reply = await this.command(
         keys.length,
         ...keys,
         ...windows.flatMap((window) => [window.limit, window.ttlMs]),
+        requests.length,
       );
-      return outcomeOf(windows, reply);
+      outcomes = requests.map((_, index) => outcomeOf(windows, reply, index));
     } catch (error) {
       this.logOutage(error);
-      return this.memory.consume(keys, windows);
+      outcomes = requests.map(() => this.memory.consume(keys, windows));
     }
+    return outcomes.map((value) => ({ status: 'fulfilled', value }));
   }
 
   /** @nestjs/throttler's one-policy interface, on the same counters. */

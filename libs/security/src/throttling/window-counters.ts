@@ -19,22 +19,34 @@ export interface ThrottleOutcome {
 }
 
 /**
- * All or nothing over one tracker's policies, in one Redis script: when every window has room,
- * each counts the request; when one is full, none does (a refused request uses no budget).
- * KEYS: one counter per policy; ARGV: limit and window (ms) per policy. Returns the index of
- * the refusing policy (0: admitted), then hits and ms-to-reset per policy.
+ * All or nothing over one tracker's policies, in one Redis script, for `n` requests in arrival
+ * order — exactly as `n` calls one after the other would count them: while every window has
+ * room, each counts the request; when one is full, none does (a refused request uses no
+ * budget). KEYS: one counter per policy; ARGV: limit and window (ms) per policy, then `n`.
+ * Returns, per request, the index of the refusing policy (0: admitted), then its hits and
+ * ms-to-reset per policy.
  */
 export const THROTTLE_SCRIPT = `
-local refused = 0
-local hits = {}
-for i = 1, #KEYS do
-  hits[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if refused == 0 and hits[i] >= tonumber(ARGV[2 * i - 1]) then refused = i end
+local n = tonumber(ARGV[2 * #KEYS + 1]) or 1
+local hits, rows, admitted = {}, {}, 0
+for i = 1, #KEYS do hits[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+for r = 1, n do
+  local refused = 0
+  for i = 1, #KEYS do
+    if refused == 0 and hits[i] >= tonumber(ARGV[2 * i - 1]) then refused = i end
+  end
+  if refused == 0 then
+    admitted = admitted + 1
+    for i = 1, #KEYS do hits[i] = hits[i] + 1 end
+  end
+  local row = { refused }
+  for i = 1, #KEYS do row[i + 1] = hits[i] end
+  rows[r] = row
 end
-local out = { refused }
+local ttls = {}
 for i = 1, #KEYS do
   local window = tonumber(ARGV[2 * i])
-  if refused == 0 then hits[i] = redis.call('INCR', KEYS[i]) end
+  if admitted > 0 then redis.call('INCRBY', KEYS[i], admitted) end
   local ttl = redis.call('PTTL', KEYS[i])
   if ttl < 0 and hits[i] > 0 then
     redis.call('PEXPIRE', KEYS[i], window)
@@ -42,20 +54,29 @@ for i = 1, #KEYS do
   elseif ttl < 0 then
     ttl = 0
   end
-  out[#out + 1] = hits[i]
-  out[#out + 1] = ttl
+  ttls[i] = ttl
+end
+local out = {}
+for r = 1, n do
+  out[#out + 1] = rows[r][1]
+  for i = 1, #KEYS do
+    out[#out + 1] = rows[r][i + 1]
+    out[#out + 1] = ttls[i]
+  end
 end
 return out
 `;
 
-/** The script's reply, read back into counts. */
-export function outcomeOf(windows: PolicyWindow[], reply: number[]): ThrottleOutcome {
+/** The script's reply for one request (the `request`-th of the call), read back into counts. */
+export function outcomeOf(windows: PolicyWindow[], reply: number[], request = 0): ThrottleOutcome {
+  const at = request * (1 + 2 * windows.length);
   const counts = windows.map((window, index) => ({
     ...window,
-    hits: reply[1 + 2 * index],
-    resetMs: reply[2 + 2 * index],
+    hits: reply[at + 1 + 2 * index],
+    resetMs: reply[at + 2 + 2 * index],
   }));
-  return { counts, refusedBy: reply[0] > 0 ? counts[reply[0] - 1] : undefined };
+  const refused = reply[at];
+  return { counts, refusedBy: refused > 0 ? counts[refused - 1] : undefined };
 }
 
 /** Counters beyond which expired windows are swept from memory. */
