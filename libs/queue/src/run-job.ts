@@ -62,17 +62,32 @@ export function runJob<T>(job: Job, handler: () => Promise<T>): Promise<T> {
   );
 }
 
+/** Bull's own method, absent from its typings: names the blocking connection `bull:<queue>:…`. */
+interface WorkerNaming {
+  setWorkerName(): Promise<void>;
+}
+
 /**
  * Starts Bull's processing of `queue` with `concurrency` jobs at a time. Bull's promise settles
  * only when the queue closes, and rejects when its connection closes under it — a SIGTERM during
  * start-up, before the processing loop is set up: that is logged here, never left unhandled (an
  * unhandled rejection would end the process with 1 instead of a clean shutdown).
+ *
+ * Bull's `process()` also starts `setWorkerName()` (CLIENT SETNAME on the blocking connection) and
+ * drops its promise (bull 4.16.5, lib/queue.js `setHandler`), which rejects the same way when the
+ * connection closes first: the queue's own method is wrapped so that rejection is logged too.
  */
 export function processQueue(
   queue: Queue,
   concurrency: number,
   handler: (job: Job) => Promise<unknown>,
 ): void {
+  const naming = queue as unknown as WorkerNaming;
+  const setWorkerName = naming.setWorkerName.bind(queue);
+  naming.setWorkerName = () =>
+    setWorkerName().catch((error: unknown) => {
+      logger.warn({ err: error, queue: queue.name }, 'Worker connection not named');
+    });
   queue.process(concurrency, handler).catch((error: unknown) => {
     logger.warn({ err: error, queue: queue.name }, 'Queue processing stopped');
   });
