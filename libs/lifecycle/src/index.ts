@@ -2,6 +2,7 @@ export { closeConnectionsWhileDraining } from './drain.middleware';
 export { enableGracefulShutdown } from './graceful-shutdown';
 export { InFlightRequests } from './in-flight-requests';
 export { KeyedBatches } from './keyed-batches';
+export { TurnBatches } from './turn-batches';
 export { LifecycleModule } from './lifecycle.module';
 export { RunningTasks } from './running-tasks';
 export { ShutdownState } from './shutdown-state';

@@ -1,8 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 
-type Results<O> = Promise<Array<PromiseSettledResult<O>>>;
+export type Results<O> = Promise<Array<PromiseSettledResult<O>>>;
 
-interface Waiting<I, O> {
+export interface Waiting<I, O> {
   item: I;
   resolve(result: O): void;
   reject(error: unknown): void;
@@ -40,7 +40,7 @@ export class KeyedBatches<I, O> {
           item,
           resolve,
           reject,
-          inContext: first ? AsyncResource.bind((fn: () => Results<O>) => fn()) : undefined,
+          inContext: first ? contextBinder<O>() : undefined,
         });
         return;
       }
@@ -53,20 +53,36 @@ export class KeyedBatches<I, O> {
   private async drain(key: string, first: Waiting<I, O>[]): Promise<void> {
     let batch = first;
     while (batch.length > 0) {
-      const items = batch.map((waiting) => waiting.item);
-      try {
-        const { inContext = (fn: () => Results<O>) => fn() } = batch[0];
-        const results = await inContext(() => this.runBatch(items));
-        batch.forEach((waiting, index) => {
-          const result = results[index];
-          if (result.status === 'fulfilled') waiting.resolve(result.value);
-          else waiting.reject(result.reason);
-        });
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error);
-      }
+      await runAndSettle(batch, this.runBatch);
       batch = (this.lines.get(key) as Waiting<I, O>[]).splice(0, this.maxBatch);
     }
     this.lines.delete(key);
+  }
+}
+
+/** A function that runs `fn` in the async context of the call where it was made. */
+export function contextBinder<O>(): (fn: () => Results<O>) => Results<O> {
+  return AsyncResource.bind((fn: () => Results<O>) => fn());
+}
+
+/**
+ * Runs one batch in the context of its first item and settles every item from what the runner
+ * says of it (one may fail alone); when the runner throws, every item fails with that error.
+ */
+export async function runAndSettle<I, O>(
+  batch: Waiting<I, O>[],
+  runBatch: (items: I[]) => Results<O>,
+): Promise<void> {
+  const items = batch.map((waiting) => waiting.item);
+  try {
+    const { inContext = (fn: () => Results<O>) => fn() } = batch[0];
+    const results = await inContext(() => runBatch(items));
+    batch.forEach((waiting, index) => {
+      const result = results[index];
+      if (result.status === 'fulfilled') waiting.resolve(result.value);
+      else waiting.reject(result.reason);
+    });
+  } catch (error) {
+    for (const waiting of batch) waiting.reject(error);
   }
 }

@@ -1,4 +1,4 @@
-import { KeyedBatches } from '@app/lifecycle';
+import { TurnBatches } from '@app/lifecycle';
 import { getLogger } from '@app/logging';
 import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { untraced } from '@app/tracing';
@@ -29,10 +29,11 @@ const logger = getLogger('KeyThrottler');
 /**
  * The per-key layer's counts, shared by every api replica through Redis: one script (sent by
  * its SHA, loaded once) evaluates all of a request's policies in one round trip, exact under
- * concurrency. A key's requests that arrive while its previous call runs are counted by the next
- * call together, in arrival order, exactly as one call each would count them (`KeyedBatches`:
- * a lone request waits for nothing; a client hammering with one key costs one round trip per
- * batch, not per request). A tracker's counters share one hash tag (`rl:key:{<key id>}:<policy>`),
+ * concurrency. A key's requests of one turn of the event loop are counted by one call together, in
+ * arrival order, exactly as one call each would count them (`TurnBatches`: a lone request waits
+ * for the end of its turn, never for a round trip; Redis runs the calls whole in the order the
+ * connection sends them, so a key's calls in flight together stay exact; a client hammering with
+ * one key costs one round trip per batch, not per request). A tracker's counters share one hash tag (`rl:key:{<key id>}:<policy>`),
  * so the script stays on one node of a Cluster. When Redis cannot answer (the command connection
  * fails fast: no offline queue, a command timeout), the process counts in memory: never a
  * 500, never a hang, never no limit.
@@ -40,7 +41,7 @@ const logger = getLogger('KeyThrottler');
 @Injectable()
 export class KeyThrottlerStorage implements ThrottlerStorage {
   private readonly memory = new MemoryWindows();
-  private readonly batches = new KeyedBatches<Consume, ThrottleOutcome>(
+  private readonly batches = new TurnBatches<Consume, ThrottleOutcome>(
     (requests) => this.consumeAll(requests),
     CONSUME_BATCH_MAX,
   );
