@@ -3,6 +3,7 @@ import { getLogger } from '@app/logging';
 import { ipBansTotal } from '@app/metrics';
 import { REDIS_CLIENT, RedisClient } from '@app/redis';
 import { untraced } from '@app/tracing';
+import { TurnBatches } from '@app/lifecycle';
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
@@ -14,17 +15,19 @@ const logger = getLogger('BanList');
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /**
- * A request's ban check and count in one round trip: KEYS[1] the client's ban, KEYS[2] its
- * request counter (rate-limiter-flexible's key and fixed window, so its `delete` still resets
- * it); ARGV[1] the window in seconds, ARGV[2] 1 to count. Returns {ban ms left, count, window ms
- * left}; a banned client is not counted.
+ * A client's requests of one turn: the ban check and count in one round trip. KEYS[1] the
+ * client's ban, KEYS[2] its request counter (rate-limiter-flexible's key and fixed window, so its
+ * `delete` still resets it); ARGV[1] the window in seconds, ARGV[2] how many requests to count
+ * (those of the batch that are counted; 0 checks the ban only). Returns {ban ms left, count after
+ * them, window ms left}; a banned client is not counted.
  */
-const CHECK_REQUEST_SCRIPT = `
+const CHECK_REQUESTS_SCRIPT = `
 local ban = redis.call('pttl', KEYS[1])
 if ban > 0 then return {ban, 0, 0} end
-if ARGV[2] ~= '1' then return {0, 0, 0} end
+local n = tonumber(ARGV[2])
+if n == 0 then return {0, 0, 0} end
 redis.call('set', KEYS[2], 0, 'EX', ARGV[1], 'NX')
-local consumed = redis.call('incrby', KEYS[2], 1)
+local consumed = redis.call('incrby', KEYS[2], n)
 local ttl = redis.call('pttl', KEYS[2])
 if ttl == -1 then
   redis.call('expire', KEYS[2], ARGV[1])
@@ -32,12 +35,21 @@ if ttl == -1 then
 end
 return {0, consumed, ttl}`;
 
-type CheckRequestCommand = (
+type CheckRequestsCommand = (
   banKey: string,
   counterKey: string,
   windowSeconds: number,
-  count: 0 | 1,
+  count: number,
 ) => Promise<[number, number, number]>;
+
+/** One request to check: its client (as its keys name it) and whether it counts. */
+interface ClientRequest {
+  slot: string;
+  counted: boolean;
+}
+
+/** Requests of one client checked by one script call at most. */
+const CHECK_BATCH_MAX = 64;
 
 /** What one request of a client found: its ban, and — when it was counted — its count. */
 export interface RequestCheck {
@@ -59,7 +71,12 @@ export class BanList {
   private readonly requests: RateLimiterRedis;
   /** The same count in this process alone: what limits while Redis cannot answer. */
   private readonly requestsInMemory: RateLimiterMemory;
-  private readonly checkRequestCommand: CheckRequestCommand;
+  private readonly checkRequestsCommand: CheckRequestsCommand;
+  /** A client's requests of one turn of the event loop, checked and counted by one call. */
+  private readonly checks = new TurnBatches<ClientRequest, RequestCheck>(
+    (requests) => this.checkAll(requests),
+    CHECK_BATCH_MAX,
+  );
   private readonly violations: RateLimiterRedis;
   private readonly authFailures: RateLimiterRedis;
   private readonly exempt: AddressList;
@@ -92,9 +109,9 @@ export class BanList {
       rejectIfRedisNotReady: true,
       insuranceLimiter: this.requestsInMemory,
     });
-    redis.defineCommand('rlCheckRequest', { numberOfKeys: 2, lua: CHECK_REQUEST_SCRIPT });
-    const commands = redis as unknown as { rlCheckRequest: CheckRequestCommand };
-    this.checkRequestCommand = (...args) => untraced(() => commands.rlCheckRequest(...args));
+    redis.defineCommand('rlCheckRequests', { numberOfKeys: 2, lua: CHECK_REQUESTS_SCRIPT });
+    const commands = redis as unknown as { rlCheckRequests: CheckRequestsCommand };
+    this.checkRequestsCommand = (...args) => untraced(() => commands.rlCheckRequests(...args));
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
     this.authFailures = limiter(
       'auth',
@@ -117,30 +134,47 @@ export class BanList {
     return `{${this.clientOf(ip)}}`;
   }
 
-  private banKey(ip: string): string {
-    return `${KEY_PREFIX}:ban:${this.slotOf(ip)}`;
+  /** The ban of a client, by its `slotOf`. */
+  private banKey(slot: string): string {
+    return `${KEY_PREFIX}:ban:${slot}`;
   }
 
   /**
-   * A request of `ip`'s client in one round trip: its ban, then, when `counted` and not banned,
-   * its count. Rejects when Redis cannot answer (the caller counts in memory: `countInMemory`).
+   * A request of `ip`'s client: its ban, then, when `counted` and not banned, its count. The
+   * client's requests of one turn of the event loop go in one round trip, counted in arrival
+   * order exactly as one call each would count them (`TurnBatches`: Redis runs a connection's
+   * scripts whole and in order, so a client's calls in flight together stay exact). Rejects when
+   * Redis cannot answer (the caller counts in memory: `countInMemory`).
    */
-  async checkRequest(ip: string, counted: boolean): Promise<RequestCheck> {
-    const [banMs, consumed, msBeforeNext] = await this.checkRequestCommand(
-      this.banKey(ip),
-      this.requests.getKey(this.slotOf(ip)),
+  checkRequest(ip: string, counted: boolean): Promise<RequestCheck> {
+    const slot = this.slotOf(ip);
+    return this.checks.submit(slot, { slot, counted });
+  }
+
+  /** One script call for one client's requests, counted in arrival order. */
+  private async checkAll(requests: ClientRequest[]): Promise<PromiseSettledResult<RequestCheck>[]> {
+    const { slot } = requests[0];
+    const counting = requests.filter((request) => request.counted).length;
+    const [banMs, consumed, msBeforeNext] = await this.checkRequestsCommand(
+      this.banKey(slot),
+      this.requests.getKey(slot),
       RATE_LIMIT_WINDOW_SECONDS,
-      counted ? 1 : 0,
+      counting,
     );
-    if (banMs > 0 || !counted) return { banMs };
     const points = this.config.rateLimit.perMinute;
-    const result = new RateLimiterRes(
-      Math.max(0, points - consumed),
-      msBeforeNext,
-      consumed,
-      consumed === 1,
-    );
-    return { banMs: 0, count: { result, over: consumed > points } };
+    // the batch's counted requests took the counts consumed - counting + 1 … consumed, in order
+    let count = consumed - counting;
+    return requests.map(({ counted }): PromiseFulfilledResult<RequestCheck> => {
+      if (banMs > 0 || !counted) return { status: 'fulfilled', value: { banMs } };
+      count += 1;
+      const result = new RateLimiterRes(
+        Math.max(0, points - count),
+        msBeforeNext,
+        count,
+        count === 1,
+      );
+      return { status: 'fulfilled', value: { banMs: 0, count: { result, over: count > points } } };
+    });
   }
 
   /** Counts a request of `ip`'s client in this process only, while Redis cannot answer. */
@@ -188,7 +222,7 @@ export class BanList {
 
   async ban(ip: string, reason: string): Promise<void> {
     const seconds = this.config.rateLimit.banSeconds;
-    await this.redis.set(this.banKey(ip), reason, 'EX', seconds);
+    await this.redis.set(this.banKey(this.slotOf(ip)), reason, 'EX', seconds);
     // Counting starts over: when the ban ends, the client starts clean.
     await this.resetCounters(ip);
     ipBansTotal.inc();
@@ -202,7 +236,7 @@ export class BanList {
 
   /** Lifts a ban at once (of the address's client: its IPv6 prefix); returns whether there was one. */
   async unban(ip: string): Promise<boolean> {
-    const removed = await this.redis.del(this.banKey(ip));
+    const removed = await this.redis.del(this.banKey(this.slotOf(ip)));
     await this.resetCounters(ip);
     return removed > 0;
   }

@@ -1,0 +1,123 @@
+import Redis from 'ioredis';
+import type { AppConfig } from '@app/config';
+import { BanList } from '@app/security';
+import { TEST_REDIS_URL } from '../../../test/support/test-env';
+
+/** The per-IP request check against a real Redis: a client's batched calls count exactly. */
+describe('per-IP request checks (real Redis)', () => {
+  let redis: Redis;
+  let scripts: number;
+  let next = 0;
+  /** A fresh documentation address per test (TEST-NET-3), so counters never meet. */
+  const freshIp = () => `203.0.113.${(next++ % 250) + 1}`;
+  const config = {
+    rateLimit: {
+      perMinute: 10,
+      exemptIps: [],
+      banThreshold: 1000,
+      banWindowSeconds: 60,
+      banSeconds: 60,
+      authFailureBanThreshold: 1000,
+      ipv6Prefix: 64,
+    },
+  } as unknown as AppConfig;
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+    // every script call goes through sendCommand as EVALSHA (or EVAL once)
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      if (command.name === 'evalsha' || command.name === 'eval') scripts += 1;
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof redis.sendCommand;
+  });
+  beforeEach(async () => {
+    const bans = new BanList(redis, config);
+    // the script's first call loads it (EVALSHA, NOSCRIPT, then EVAL): not counted here
+    await bans.checkRequest('198.51.100.1', false);
+    scripts = 0;
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('counts 30 concurrent requests of one client in arrival order, in one script call', async () => {
+    const bans = new BanList(redis, config);
+    const ip = freshIp();
+    await bans.unban(ip);
+    scripts = 0;
+    const checks = await Promise.all(Array.from({ length: 30 }, () => bans.checkRequest(ip, true)));
+    expect(scripts).toBe(1);
+    checks.forEach((check, index) => {
+      expect(check.banMs).toBe(0);
+      expect(check.count?.result.consumedPoints).toBe(index + 1);
+      expect(check.count?.over).toBe(index >= 10);
+      expect(check.count?.result.remainingPoints).toBe(Math.max(0, 10 - index - 1));
+      expect(check.count?.result.msBeforeNext).toBeGreaterThan(55_000);
+      expect(check.count?.result.isFirstInDuration).toBe(index === 0);
+    });
+    expect(await redis.get(`rl:req:{${ip}}`)).toBe('30');
+  });
+
+  it("keeps arrival order across a client's calls in flight together, and skips uncounted requests", async () => {
+    const bans = new BanList(redis, config);
+    const ip = freshIp();
+    await bans.unban(ip);
+    scripts = 0;
+    const first = [true, false, true].map((counted) => bans.checkRequest(ip, counted));
+    // the next turn's requests go in their own call, without waiting for the first one's reply
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = [true, true].map((counted) => bans.checkRequest(ip, counted));
+    const checks = await Promise.all([...first, ...second]);
+    expect(scripts).toBe(2);
+    expect(checks.map((check) => check.count?.result.consumedPoints)).toEqual([
+      1,
+      undefined,
+      2,
+      3,
+      4,
+    ]);
+    expect(await redis.get(`rl:req:{${ip}}`)).toBe('4');
+  });
+
+  it('gives every request of a banned client its ban, and counts none of them', async () => {
+    const bans = new BanList(redis, config);
+    const ip = freshIp();
+    await bans.ban(ip, 'test');
+    scripts = 0;
+    const checks = await Promise.all(
+      [true, false, true].map((counted) => bans.checkRequest(ip, counted)),
+    );
+    expect(scripts).toBe(1);
+    for (const check of checks) {
+      expect(check.banMs).toBeGreaterThan(55_000);
+      expect(check.count).toBeUndefined();
+    }
+    expect(await redis.get(`rl:req:{${ip}}`)).toBeNull();
+    await bans.unban(ip);
+  });
+
+  it('checks different clients in calls of their own', async () => {
+    const bans = new BanList(redis, config);
+    const ips = [freshIp(), freshIp()];
+    await Promise.all(ips.map((ip) => bans.unban(ip)));
+    scripts = 0;
+    const checks = await Promise.all(
+      [0, 1, 0, 1, 0].map((which) => bans.checkRequest(ips[which], true)),
+    );
+    expect(scripts).toBe(2);
+    expect(checks.map((check) => check.count?.result.consumedPoints)).toEqual([1, 1, 2, 2, 3]);
+  });
+
+  it('rejects every request of a call when Redis cannot answer (the middleware counts in memory)', async () => {
+    // never connected, no offline queue: every command fails at once, as in an outage
+    const broken = new Redis(TEST_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false });
+    broken.on('error', () => undefined);
+    const bans = new BanList(broken, config);
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => bans.checkRequest(freshIp(), true)),
+    );
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    broken.disconnect();
+  });
+});
