@@ -1,12 +1,13 @@
 import Redis from 'ioredis';
 import type { AppConfig } from '@app/config';
 import { BanList } from '@app/security';
+import { ScriptCalls, countScriptCalls } from '../../../test/support/script-calls';
 import { TEST_REDIS_URL } from '../../../test/support/test-env';
 
 /** The per-IP request check against a real Redis: a client's batched calls count exactly. */
 describe('per-IP request checks (real Redis)', () => {
   let redis: Redis;
-  let scripts: number;
+  let scripts: ScriptCalls;
   let next = 0;
   /** A fresh documentation address per test (TEST-NET-3), so counters never meet. */
   const freshIp = () => `203.0.113.${(next++ % 250) + 1}`;
@@ -24,18 +25,13 @@ describe('per-IP request checks (real Redis)', () => {
 
   beforeAll(() => {
     redis = new Redis(TEST_REDIS_URL);
-    // every script call goes through sendCommand as EVALSHA (or EVAL once)
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      if (command.name === 'evalsha' || command.name === 'eval') scripts += 1;
-      return (send as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof redis.sendCommand;
+    scripts = countScriptCalls(redis);
   });
   beforeEach(async () => {
     const bans = new BanList(redis, config);
     // the script's first call loads it (EVALSHA, NOSCRIPT, then EVAL): not counted here
     await bans.checkRequest('198.51.100.1', false);
-    scripts = 0;
+    scripts.reset();
   });
   afterAll(async () => {
     await redis.quit();
@@ -45,9 +41,9 @@ describe('per-IP request checks (real Redis)', () => {
     const bans = new BanList(redis, config);
     const ip = freshIp();
     await bans.unban(ip);
-    scripts = 0;
+    scripts.reset();
     const checks = await Promise.all(Array.from({ length: 30 }, () => bans.checkRequest(ip, true)));
-    expect(scripts).toBe(1);
+    expect(scripts.count).toBe(1);
     checks.forEach((check, index) => {
       expect(check.banMs).toBe(0);
       expect(check.count?.result.consumedPoints).toBe(index + 1);
@@ -63,13 +59,13 @@ describe('per-IP request checks (real Redis)', () => {
     const bans = new BanList(redis, config);
     const ip = freshIp();
     await bans.unban(ip);
-    scripts = 0;
+    scripts.reset();
     const first = [true, false, true].map((counted) => bans.checkRequest(ip, counted));
     // the next turn's requests go in their own call, without waiting for the first one's reply
     await new Promise((resolve) => setImmediate(resolve));
     const second = [true, true].map((counted) => bans.checkRequest(ip, counted));
     const checks = await Promise.all([...first, ...second]);
-    expect(scripts).toBe(2);
+    expect(scripts.count).toBe(2);
     expect(checks.map((check) => check.count?.result.consumedPoints)).toEqual([
       1,
       undefined,
@@ -84,11 +80,11 @@ describe('per-IP request checks (real Redis)', () => {
     const bans = new BanList(redis, config);
     const ip = freshIp();
     await bans.ban(ip, 'test');
-    scripts = 0;
+    scripts.reset();
     const checks = await Promise.all(
       [true, false, true].map((counted) => bans.checkRequest(ip, counted)),
     );
-    expect(scripts).toBe(1);
+    expect(scripts.count).toBe(1);
     for (const check of checks) {
       expect(check.banMs).toBeGreaterThan(55_000);
       expect(check.count).toBeUndefined();
@@ -101,11 +97,11 @@ describe('per-IP request checks (real Redis)', () => {
     const bans = new BanList(redis, config);
     const ips = [freshIp(), freshIp()];
     await Promise.all(ips.map((ip) => bans.unban(ip)));
-    scripts = 0;
+    scripts.reset();
     const checks = await Promise.all(
       [0, 1, 0, 1, 0].map((which) => bans.checkRequest(ips[which], true)),
     );
-    expect(scripts).toBe(2);
+    expect(scripts.count).toBe(2);
     expect(checks.map((check) => check.count?.result.consumedPoints)).toEqual([1, 1, 2, 2, 3]);
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { KeyThrottlerStorage } from '@app/security';
+import { ScriptCalls, countScriptCalls } from '../../../test/support/script-calls';
 import { TEST_REDIS_URL } from '../../../test/support/test-env';
 
 const MINUTE = 60_000;
@@ -8,19 +9,14 @@ const MINUTE = 60_000;
 /** The per-key counters against a real Redis: batched calls count exactly as one call each. */
 describe('per-key counters (real Redis)', () => {
   let redis: Redis;
-  let scripts: number;
+  let scripts: ScriptCalls;
 
   beforeAll(() => {
     redis = new Redis(TEST_REDIS_URL);
-    // every script call of the storage goes through sendCommand as EVALSHA (or EVAL once)
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      if (command.name === 'evalsha' || command.name === 'eval') scripts += 1;
-      return (send as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof redis.sendCommand;
+    scripts = countScriptCalls(redis);
   });
   beforeEach(() => {
-    scripts = 0;
+    scripts.reset();
   });
   afterAll(async () => {
     await redis.quit();
@@ -30,7 +26,7 @@ describe('per-key counters (real Redis)', () => {
     const storage = new KeyThrottlerStorage(redis);
     // the script's first call loads it (EVALSHA, NOSCRIPT, then EVAL): not counted here
     await storage.consume(randomUUID(), [{ name: 'key', limit: 10, ttlMs: MINUTE }]);
-    scripts = 0;
+    scripts.reset();
     const tracker = randomUUID();
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, () =>
@@ -38,7 +34,7 @@ describe('per-key counters (real Redis)', () => {
       ),
     );
     // all 30 arrived in one turn of the event loop: one call counted them
-    expect(scripts).toBe(1);
+    expect(scripts.count).toBe(1);
     outcomes.forEach((outcome, index) => {
       if (index < 10) {
         expect(outcome.refusedBy).toBeUndefined();
@@ -64,7 +60,7 @@ describe('per-key counters (real Redis)', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const second = Array.from({ length: 5 }, consume);
     const outcomes = await Promise.all([...first, ...second]);
-    expect(scripts).toBe(2);
+    expect(scripts.count).toBe(2);
     expect(outcomes.map((outcome) => outcome.counts[0].hits)).toEqual([
       1, 2, 3, 4, 5, 6, 7, 8, 8, 8,
     ]);
