@@ -145,6 +145,17 @@ const GROUPS: Group[] = [
       },
     ],
   },
+  {
+    // for reading: nothing differs but the process — how far this run's ratios move by themselves
+    route: 'read',
+    candidate: FULL,
+    baselines: [
+      {
+        name: 'control: full stack vs the same build in a second process',
+        side: { label: 'full stack, again', kind: 'api' },
+      },
+    ],
+  },
   onOff('authenticated GET /generations/:id: full vs stack off', 'stack off', STACK_OFF, 0.6),
   onOff('logging to files: on vs LOG_TO_FILES=false', 'files off', { LOG_TO_FILES: 'false' }),
   {
