@@ -261,18 +261,21 @@ const median = (values: number[]): number => {
 };
 
 /**
- * Starts every side of a group, warms each up, then runs ROUNDS rounds: each round loads every
- * side once, the order rotated from round to round, so that drift on the machine hits all alike.
- * A ratio is taken per round (candidate / baseline, same round) and reported as the median.
+ * Runs ROUNDS rounds of a group. Each round starts every side afresh, warms each up, then loads
+ * each once, the order rotated from round to round, so that drift on the machine hits all alike;
+ * and a fresh process per round, because one process of a build can run a third slower or faster
+ * than another of the same build for as long as it lives (the control row shows it): with one
+ * process per side, that luck would be the result. A ratio is taken per round (candidate /
+ * baseline, same round) and reported as the median.
  */
 async function measureGroup(group: Group, context: Context): Promise<ComparisonResult[]> {
   const sides = [group.candidate, ...group.baselines.map((baseline) => baseline.side)];
-  const started = await Promise.all(sides.map((side) => start(side.kind, { env: side.env })));
-  try {
-    const targets = started.map((process) => target(context, process, group.route));
-    for (const { url, headers, each } of targets) await load(url, WARM_UP_SECONDS, headers, each);
-    const rounds: (Load & { cpuUs: number })[][] = sides.map(() => []);
-    for (let round = 0; round < ROUNDS; round += 1) {
+  const rounds: (Load & { cpuUs: number })[][] = sides.map(() => []);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const started = await Promise.all(sides.map((side) => start(side.kind, { env: side.env })));
+    try {
+      const targets = started.map((process) => target(context, process, group.route));
+      for (const { url, headers, each } of targets) await load(url, WARM_UP_SECONDS, headers, each);
       for (let step = 0; step < sides.length; step += 1) {
         const index = (round + step) % sides.length;
         const cpuBefore = cpuMs(started[index].proc.pid);
@@ -281,32 +284,30 @@ async function measureGroup(group: Group, context: Context): Promise<ComparisonR
         const cpuUs = ((cpuMs(started[index].proc.pid) - cpuBefore) * 1000) / measured.requests;
         rounds[index].push({ ...measured, cpuUs });
       }
+    } finally {
+      await Promise.all(started.map(stop));
     }
-    const summarise = (label: string, loads: (Load & { cpuUs: number })[]): Measured => ({
-      label,
-      rps: loads.map((measured) => measured.rps),
-      p99: Math.max(...loads.map((measured) => measured.p99)),
-      cpuUsPerRequest: loads.map((measured) => measured.cpuUs),
-    });
-    const candidate = summarise(group.candidate.label, rounds[0]);
-    return group.baselines.map((baseline, index) => {
-      const ratios = rounds[0].map(
-        (measured, round) => measured.rps / rounds[index + 1][round].rps,
-      );
-      return {
-        name: baseline.name,
-        baseline: summarise(baseline.side.label, rounds[index + 1]),
-        candidate,
-        ratio: median(ratios),
-        spread: [Math.min(...ratios), Math.max(...ratios)],
-        floor: baseline.floor,
-        target: baseline.target,
-        summary: baseline.summary,
-      };
-    });
-  } finally {
-    await Promise.all(started.map(stop));
   }
+  const summarise = (label: string, loads: (Load & { cpuUs: number })[]): Measured => ({
+    label,
+    rps: loads.map((measured) => measured.rps),
+    p99: Math.max(...loads.map((measured) => measured.p99)),
+    cpuUsPerRequest: loads.map((measured) => measured.cpuUs),
+  });
+  const candidate = summarise(group.candidate.label, rounds[0]);
+  return group.baselines.map((baseline, index) => {
+    const ratios = rounds[0].map((measured, round) => measured.rps / rounds[index + 1][round].rps);
+    return {
+      name: baseline.name,
+      baseline: summarise(baseline.side.label, rounds[index + 1]),
+      candidate,
+      ratio: median(ratios),
+      spread: [Math.min(...ratios), Math.max(...ratios)],
+      floor: baseline.floor,
+      target: baseline.target,
+      summary: baseline.summary,
+    };
+  });
 }
 
 /** The worker as the job path runs it: the local provider without its delay. */
@@ -684,7 +685,7 @@ async function main(): Promise<void> {
   const machine = `node ${process.version} | ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}`;
   console.log(machine);
   console.log(
-    `${DURATION}s x ${ROUNDS} rounds per side (rotated), ${CONNECTIONS} connections, after a ${WARM_UP_SECONDS}s warm-up\n`,
+    `${DURATION}s x ${ROUNDS} rounds per side (rotated; fresh processes each round), ${CONNECTIONS} connections, after a ${WARM_UP_SECONDS}s warm-up\n`,
   );
   const context = await setUp();
   const sink = await startOtlpSink();
