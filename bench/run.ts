@@ -261,8 +261,8 @@ const median = (values: number[]): number => {
 };
 
 /**
- * Runs ROUNDS rounds of a group. Each round starts every side afresh, warms each up, then loads
- * each once, the order rotated from round to round, so that drift on the machine hits all alike;
+ * Runs ROUNDS rounds of a group. Each round starts every side afresh, then warms up and loads
+ * each in turn, the order rotated from round to round, so that drift on the machine hits all alike;
  * and a fresh process per round, because one process of a build can run a third slower or faster
  * than another of the same build for as long as it lives (the control row shows it): with one
  * process per side, that luck would be the result. A ratio is taken per round (candidate /
@@ -275,11 +275,12 @@ async function measureGroup(group: Group, context: Context): Promise<ComparisonR
     const started = await Promise.all(sides.map((side) => start(side.kind, { env: side.env })));
     try {
       const targets = started.map((process) => target(context, process, group.route));
-      for (const { url, headers, each } of targets) await load(url, WARM_UP_SECONDS, headers, each);
       for (let step = 0; step < sides.length; step += 1) {
         const index = (round + step) % sides.length;
-        const cpuBefore = cpuMs(started[index].proc.pid);
         const { url, headers, each } = targets[index];
+        // warmed up right before its own load: no side waits idle between the two
+        await load(url, WARM_UP_SECONDS, headers, each);
+        const cpuBefore = cpuMs(started[index].proc.pid);
         const measured = await load(url, DURATION, headers, each);
         const cpuUs = ((cpuMs(started[index].proc.pid) - cpuBefore) * 1000) / measured.requests;
         rounds[index].push({ ...measured, cpuUs });
