@@ -143,6 +143,17 @@ describe('heap limits', () => {
     }
   });
 
+  it('every entry point applies the V8 settings NODE_OPTIONS cannot carry before anything loads', () => {
+    for (const entry of ['apps/api/src', 'apps/worker/src', 'apps/api/src/cli']) {
+      const main = readFileSync(join(ROOT, entry, 'main.ts'), 'utf8');
+      expect(main.split('\n')[0]).toBe("import './instrumentation';");
+      const statements = readFileSync(join(ROOT, entry, 'instrumentation.ts'), 'utf8')
+        .split('\n')
+        .filter((line) => /^\w+\(/.test(line));
+      expect(statements[0]).toBe('tuneV8();');
+    }
+  });
+
   it('the image runs with the same flags as npm run start:api', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(/NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]).toBe(pkg.config.heapFlags);
