@@ -15,7 +15,7 @@ import { setFlagsFromString } from 'node:v8';
  * a mark-compact every 0.6–1 s; without pretenuring by 0.9–1.5 KB, and the probe answered faster
  * in 7 of 8 alternating rounds (docs/development.md, "Pretenuring off").
  */
-export const V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
+const V8_FLAGS = ['--no-allocation-site-pretenuring'] as const;
 
 export function tuneV8(): void {
   for (const flag of V8_FLAGS) setFlagsFromString(flag);
