@@ -16,6 +16,8 @@ interface RouteLayer {
 
 interface CompiledRoute {
   path: string;
+  /** Express's route object: `req.route` once the request is routed to it. */
+  route: object;
   methods: Set<string>;
   matches: MatchFunction<object>;
 }
@@ -38,6 +40,22 @@ export class RouteTemplates {
     const route = req.route as { path?: unknown } | undefined;
     if (route && typeof route.path === 'string' && !CATCH_ALL.test(route.path))
       return `${req.baseUrl}${route.path}`;
+    const matched = this.match(req);
+    if (matched) return matched.path;
+    const path = req.path;
+    const mount = this.mounts.find((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+    return mount ?? UNMATCHED_ROUTE;
+  }
+
+  /**
+   * The route Express will hand a request not routed yet (`req.route` to be), by the same rule:
+   * the first registered route of its method whose template matches its path.
+   */
+  routeOf(req: Request): object | undefined {
+    return this.match(req)?.route;
+  }
+
+  private match(req: Request): CompiledRoute | undefined {
     const path = req.path;
     const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
     for (const candidate of this.routes()) {
@@ -45,10 +63,9 @@ export class RouteTemplates {
         (candidate.methods.has(method) || candidate.methods.has('_all')) &&
         candidate.matches(path)
       )
-        return candidate.path;
+        return candidate;
     }
-    const mount = this.mounts.find((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-    return mount ?? UNMATCHED_ROUTE;
+    return undefined;
   }
 
   private routes(): CompiledRoute[] {
@@ -61,6 +78,7 @@ export class RouteTemplates {
       try {
         routes.push({
           path,
+          route: layer.route,
           methods: new Set(Object.keys(layer.route.methods)),
           matches: match(path, { decode: false }),
         });
