@@ -4,6 +4,7 @@ import { NestPinoLogger, requestContextMiddleware } from '@app/logging';
 import { MetricsService, RouteTemplates } from '@app/metrics';
 import {
   BanList,
+  KeyCountedRoutes,
   RateLimitMiddleware,
   apiSecurityHeaders,
   clientIp,
@@ -54,6 +55,7 @@ export async function createApiApp(
   app.set('etag', false);
   const express = app.getHttpAdapter().getInstance() as Express;
   const routes = new RouteTemplates(() => express.router.stack, [DASHBOARD_PATH, DOCS_PATH]);
+  app.get(KeyCountedRoutes).findRoutesWith((req) => routes.routeOf(req));
   // tracing on: the request's server span wraps everything after it (its logs carry its ids)
   const serverSpans = serverSpanMiddleware();
   if (serverSpans) app.use(serverSpans);

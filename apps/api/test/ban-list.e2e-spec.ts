@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { AppConfig } from '@app/config';
 import { BanList } from '@app/security';
@@ -103,6 +104,72 @@ describe('per-IP request checks (real Redis)', () => {
     );
     expect(scripts.count).toBe(2);
     expect(checks.map((check) => check.count?.result.consumedPoints)).toEqual([1, 1, 2, 2, 3]);
+  });
+
+  it("counts a request's key with its client in the same call, all or nothing, exactly as the per-key guard would", async () => {
+    const bans = new BanList(redis, config);
+    const ip = freshIp();
+    await bans.unban(ip);
+    const [a, b] = [randomUUID(), randomUUID()];
+    const keyA = { keyId: a, counter: `rl:key:{${a}}:key`, limit: 3 };
+    const keyB = { keyId: b, counter: `rl:key:{${b}}:key`, limit: 5 };
+    // key A already took one request through the guard's own script (the same counter)
+    await redis.set(keyA.counter, '1', 'PX', 60_000);
+    scripts.reset();
+    // 12 requests of one client (limit 10): A, B, none, A, A (refused by A's 3), B … the last
+    // two refused per IP, so their keys are not counted
+    const plan = [keyA, keyB, undefined, keyA, keyA, keyB, keyB, undefined, keyB, keyB, keyA, keyB];
+    const checks = await Promise.all(plan.map((key) => bans.checkRequest(ip, true, key)));
+    expect(scripts.count).toBe(1);
+    expect(checks.map((check) => check.count?.over)).toEqual([
+      ...Array<boolean>(10).fill(false),
+      true,
+      true,
+    ]);
+    const keyed = checks.map((check) =>
+      check.key
+        ? `${check.key.refusedBy ? 'refused' : 'counted'} ${check.key.counts[0].hits}`
+        : undefined,
+    );
+    expect(keyed).toEqual([
+      'counted 2',
+      'counted 1',
+      undefined,
+      'counted 3',
+      'refused 3',
+      'counted 2',
+      'counted 3',
+      undefined,
+      'counted 4',
+      'counted 5',
+      undefined,
+      undefined,
+    ]);
+    expect(checks[0].key?.counts[0]).toMatchObject({ name: 'key', limit: 3, ttlMs: 60_000 });
+    expect(checks[0].key?.counts[0].resetMs).toBeGreaterThan(55_000);
+    // a counter that had no window gets the policy's
+    expect(checks[1].key?.counts[0].resetMs).toBe(60_000);
+    expect(await redis.get(keyA.counter)).toBe('3');
+    expect(await redis.get(keyB.counter)).toBe('5');
+    expect(await redis.pttl(keyB.counter)).toBeGreaterThan(55_000);
+    expect(await redis.get(`rl:req:{${ip}}`)).toBe('12');
+  });
+
+  it('counts no key of a banned client, nor of a request that is not counted', async () => {
+    const bans = new BanList(redis, config);
+    const [banned, scraper] = [freshIp(), freshIp()];
+    await bans.unban(scraper);
+    await bans.ban(banned, 'test');
+    const id = randomUUID();
+    const key = { keyId: id, counter: `rl:key:{${id}}:key`, limit: 5 };
+    const checks = await Promise.all([
+      bans.checkRequest(banned, true, key),
+      bans.checkRequest(scraper, false, key),
+    ]);
+    expect(checks[0].banMs).toBeGreaterThan(55_000);
+    expect(checks.map((check) => check.key)).toEqual([undefined, undefined]);
+    expect(await redis.get(key.counter)).toBeNull();
+    await bans.unban(banned);
   });
 
   it('rejects every request of a call when Redis cannot answer (the middleware counts in memory)', async () => {

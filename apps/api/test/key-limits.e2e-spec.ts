@@ -1,4 +1,5 @@
 import { GenerationStore, KeyUsage, Generation, secondsToNextUtcDay } from '@app/generations';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createApiKey } from '../../../test/support/api-keys';
 import { readLog, waitForLog } from '../../../test/support/log-files';
@@ -394,6 +395,63 @@ describe('per-key limits and quotas (two api replicas, one Redis)', () => {
         code: 'VALIDATION_FAILED',
       });
     }
+  });
+
+  describe('reads of a cached key: counted with their address', () => {
+    // the suite's replicas forget a key after a second: this one keeps it for 30 s
+    let cached: Api;
+    beforeAll(async () => {
+      cached = await startApi({ ...env, API_KEY_CACHE_SECONDS: '30' });
+    });
+    afterAll(async () => {
+      await cached.stop();
+    });
+    const read = async (apiKey: string, ip: string, path = '/api/v1/me') => {
+      const response = await fetch(`${cached.url}${path}`, {
+        headers: { Authorization: `Bearer ${apiKey}`, 'X-Forwarded-For': ip },
+      });
+      return { status: response.status, key: response.headers.get('ratelimit')?.split(', ')[1] };
+    };
+    const keyLeft = (r: number) => ({
+      status: 200,
+      key: expect.stringMatching(new RegExp(`^"key";r=${r};t=(60|59)$`)) as string,
+    });
+
+    it("counts an authenticated read's key in its address's own script call", async () => {
+      const ip = nextIp();
+      const apiKey = await key();
+      // the first read: the guard counts it (the key is not cached yet)
+      expect(await read(apiKey, ip)).toEqual(keyLeft(9));
+      const calls: string[][] = [];
+      const monitor = new Redis(redis.url);
+      const feed = await monitor.monitor();
+      try {
+        feed.on('monitor', (_time: string, args: string[]) => {
+          if (args[0]?.toLowerCase() === 'evalsha') calls.push(args);
+        });
+        for (const left of [8, 7, 6, 5, 4]) expect(await read(apiKey, ip)).toEqual(keyLeft(left));
+        await sleep(200);
+      } finally {
+        feed.disconnect();
+        monitor.disconnect();
+      }
+      // five reads, five script calls that counted the key: each the address's own
+      const counted = calls.filter((args) => args.some((arg) => /^rl:key:\{.+\}:key$/.test(arg)));
+      expect(counted).toHaveLength(5);
+      for (const args of counted) expect(args).toContain(`rl:req:{${ip}}`);
+    });
+
+    it('takes nothing of its budget for a read its address is refused (banned), nor for an unknown route', async () => {
+      const [banned, other] = [nextIp(), nextIp()];
+      const apiKey = await key();
+      // wrong keys from one address until it is banned (AUTH_FAILURE_BAN_THRESHOLD, 20)
+      for (let i = 0; i < 20; i += 1) await read('rl_00000000_wrong', banned);
+      expect(await read(apiKey, other)).toEqual(keyLeft(9));
+      const refused = await Promise.all(Array.from({ length: 4 }, () => read(apiKey, banned)));
+      expect(refused.map(({ status }) => status)).toEqual([403, 403, 403, 403]);
+      expect((await read(apiKey, other, '/api/v1/nothing-here')).status).toBe(404);
+      expect(await read(apiKey, other)).toEqual(keyLeft(8));
+    });
   });
 
   it('limits a key per process while Redis is down, never a 5xx, and shares counts again when it is back', async () => {

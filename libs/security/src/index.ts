@@ -12,6 +12,7 @@ export { apiSecurityHeaders, securityHeaders } from './http/security-headers.mid
 export { BanList } from './rate-limit/ban-list';
 export { RateLimitMiddleware, requestClass } from './rate-limit/rate-limit.middleware';
 export { SecurityModule } from './security.module';
+export { KeyCountedRoutes } from './throttling/key-counted-routes';
 export { KeyThrottlerGuard } from './throttling/key-throttler.guard';
 export {
   GENERATIONS_POLICY,

@@ -4,6 +4,7 @@ import { ApiKey } from './api-keys/api-key.entity';
 import { ApiKeyService } from './api-keys/api-key.service';
 import { BanList } from './rate-limit/ban-list';
 import { RateLimitMiddleware } from './rate-limit/rate-limit.middleware';
+import { KeyCountedRoutes } from './throttling/key-counted-routes';
 import { KeyThrottlerStorage } from './throttling/key-throttler.storage';
 
 /**
@@ -13,7 +14,7 @@ import { KeyThrottlerStorage } from './throttling/key-throttler.storage';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey])],
-  providers: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage],
-  exports: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage],
+  providers: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage, KeyCountedRoutes],
+  exports: [ApiKeyService, BanList, RateLimitMiddleware, KeyThrottlerStorage, KeyCountedRoutes],
 })
 export class SecurityModule {}

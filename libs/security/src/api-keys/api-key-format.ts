@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
 
 /**
  * `rl_<8 hex prefix>_<43 chars of base64url>`: 32 random bytes of secret, and a readable prefix
@@ -29,3 +30,14 @@ export function matchesHash(key: string, storedHash: string): boolean {
 }
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
+
+/** `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1];
+  }
+  const apiKey = req.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}

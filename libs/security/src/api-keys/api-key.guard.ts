@@ -7,23 +7,12 @@ import type { Request } from 'express';
 import { securityEvent } from '../events/security-event';
 import { clientIp } from '../http/client-ip';
 import { BanList } from '../rate-limit/ban-list';
-import { prefixOf } from './api-key-format';
+import { prefixOf, presentedKey } from './api-key-format';
 import { RouteMetadataCache } from '../route-metadata-cache';
 import { ApiKeyService } from './api-key.service';
 import { ADMIN_ONLY, IS_PUBLIC, PUBLIC_OUTSIDE_PRODUCTION } from './public.decorator';
 
 const logger = getLogger('ApiKeyGuard');
-
-/** `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-function presentedKey(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (typeof header === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
-  }
-  const apiKey = req.headers['x-api-key'];
-  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
-}
 
 interface RouteAccess {
   isPublic: boolean;

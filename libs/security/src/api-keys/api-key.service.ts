@@ -122,14 +122,11 @@ export class ApiKeyService {
   async verify(key: string): Promise<ApiKeyIdentity | VerifyFailure> {
     const prefix = prefixOf(key);
     if (!prefix) return 'malformed';
-    const cached = this.cache.get(prefix);
     const now = Date.now();
-    if (cached && cached.until > now && matchesHash(key, cached.hash)) {
-      // A cached key was not revoked when it was cached; it can have expired since.
-      if (apiKeyStatus({ revokedAt: null, expiresAt: cached.identity.expiresAt }, now) !== 'active')
-        return 'expired';
-      this.touch(cached.identity.keyId, now);
-      return cached.identity;
+    const cached = this.fromCache(prefix, key, now);
+    if (cached) {
+      if (cached !== 'expired') this.touch(cached.keyId, now);
+      return cached;
     }
     const record = await this.keys.findOne({ where: { prefix } });
     if (!record || !matchesHash(key, record.keyHash)) return 'unknown';
@@ -152,6 +149,29 @@ export class ApiKeyService {
     }
     this.touch(record.id, now);
     return identity;
+  }
+
+  /**
+   * What `verify` would answer from the cache alone, without a query or a use recorded: the
+   * key's identity, or undefined when the cache cannot tell (unknown, malformed, stale, expired).
+   */
+  cachedIdentity(key: string): ApiKeyIdentity | undefined {
+    const prefix = prefixOf(key);
+    const cached = prefix ? this.fromCache(prefix, key, Date.now()) : undefined;
+    return cached === 'expired' ? undefined : cached;
+  }
+
+  private fromCache(
+    prefix: string,
+    key: string,
+    now: number,
+  ): ApiKeyIdentity | 'expired' | undefined {
+    const cached = this.cache.get(prefix);
+    if (!cached || cached.until <= now || !matchesHash(key, cached.hash)) return undefined;
+    // A cached key was not revoked when it was cached; it can have expired since.
+    if (apiKeyStatus({ revokedAt: null, expiresAt: cached.identity.expiresAt }, now) !== 'active')
+      return 'expired';
+    return cached.identity;
   }
 
   /** Records use without a write per request: at most one UPDATE a minute per key. */

@@ -7,6 +7,9 @@ import { TurnBatches } from '@app/lifecycle';
 import { Inject, Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { securityEvent } from '../events/security-event';
+import type { KeyCount } from '../throttling/key-counted-routes';
+import { KEY_POLICY_WINDOW_MS } from '../throttling/key-throttler.options';
+import { ThrottleOutcome, outcomeOf } from '../throttling/window-counters';
 import { AddressList, clientKey } from '../http/client-ip';
 
 export const KEY_PREFIX = 'rl';
@@ -15,11 +18,18 @@ const logger = getLogger('BanList');
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /**
- * A client's requests of one turn: the ban check and count in one round trip. KEYS[1] the
+ * A client's requests of one turn: the ban check and count in one round trip, and — for those
+ * that carry one — the count of their key's `key` policy (`KeyCountedRoutes`). KEYS[1] the
  * client's ban, KEYS[2] its request counter (rate-limiter-flexible's key and fixed window, so its
- * `delete` still resets it); ARGV[1] the window in seconds, ARGV[2] how many requests to count
- * (those of the batch that are counted; 0 checks the ban only). Returns {ban ms left, count after
- * them, window ms left}; a banned client is not counted.
+ * `delete` still resets it), KEYS[3…] the key counters of the batch; ARGV[1] the window in
+ * seconds, ARGV[2] how many requests to count (those of the batch that are counted; 0 checks the
+ * ban only); with key counters, ARGV[3] the client's limit, ARGV[4] the key policy's window in
+ * ms, then per counted request in order the index of its key counter in KEYS (0: none) and the
+ * key's limit. Returns {ban ms left, count after them, window ms left}, then per request with a
+ * key {-1 refused per IP (its key is not counted) | 1 refused by its key | 0 counted, the key's
+ * count after it, its counter's index}, then each key counter's ms left. A banned client is not
+ * counted; a key's count is all or nothing with its client's, exactly as the per-key guard's
+ * script counts it (window-counters.ts).
  */
 const CHECK_REQUESTS_SCRIPT = `
 local ban = redis.call('pttl', KEYS[1])
@@ -33,19 +43,51 @@ if ttl == -1 then
   redis.call('expire', KEYS[2], ARGV[1])
   ttl = 1000 * ARGV[1]
 end
-return {0, consumed, ttl}`;
+local out = {0, consumed, ttl}
+if #KEYS == 2 then return out end
+local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local hits, added = {}, {}
+for k = 3, #KEYS do
+  hits[k] = tonumber(redis.call('get', KEYS[k]) or '0')
+  added[k] = 0
+end
+for r = 1, n do
+  local k = tonumber(ARGV[3 + 2 * r])
+  if k > 0 then
+    local refused = 0
+    if consumed - n + r > limit then
+      refused = -1
+    elseif hits[k] >= tonumber(ARGV[4 + 2 * r]) then
+      refused = 1
+    else
+      hits[k] = hits[k] + 1
+      added[k] = added[k] + 1
+    end
+    out[#out + 1] = refused
+    out[#out + 1] = hits[k]
+    out[#out + 1] = k
+  end
+end
+for k = 3, #KEYS do
+  if added[k] > 0 then redis.call('incrby', KEYS[k], added[k]) end
+  local left = redis.call('pttl', KEYS[k])
+  if left < 0 and hits[k] > 0 then
+    redis.call('pexpire', KEYS[k], window)
+    left = window
+  elseif left < 0 then
+    left = 0
+  end
+  out[#out + 1] = left
+end
+return out`;
 
-type CheckRequestsCommand = (
-  banKey: string,
-  counterKey: string,
-  windowSeconds: number,
-  count: number,
-) => Promise<[number, number, number]>;
+type CheckRequestsCommand = (...args: Array<string | number>) => Promise<number[]>;
 
-/** One request to check: its client (as its keys name it) and whether it counts. */
+/** One request to check: its client (as its keys name it), whether it counts, and its key's count. */
 interface ClientRequest {
   slot: string;
   counted: boolean;
+  key?: KeyCount;
 }
 
 /** Requests of one client checked by one script call at most. */
@@ -57,6 +99,8 @@ export interface RequestCheck {
   banMs: number;
   /** The client's count after this request (rejected = over the limit); absent when not counted. */
   count?: { result: RateLimiterRes; over: boolean };
+  /** Its key's `key` policy, when the request carried a `KeyCount` and was not refused per IP. */
+  key?: ThrottleOutcome;
 }
 
 /**
@@ -109,7 +153,7 @@ export class BanList {
       rejectIfRedisNotReady: true,
       insuranceLimiter: this.requestsInMemory,
     });
-    redis.defineCommand('rlCheckRequests', { numberOfKeys: 2, lua: CHECK_REQUESTS_SCRIPT });
+    redis.defineCommand('rlCheckRequests', { lua: CHECK_REQUESTS_SCRIPT });
     const commands = redis as unknown as { rlCheckRequests: CheckRequestsCommand };
     this.checkRequestsCommand = (...args) => untraced(() => commands.rlCheckRequests(...args));
     this.violations = limiter('viol', rateLimit.banThreshold, rateLimit.banWindowSeconds);
@@ -140,31 +184,46 @@ export class BanList {
   }
 
   /**
-   * A request of `ip`'s client: its ban, then, when `counted` and not banned, its count. The
-   * client's requests of one turn of the event loop go in one round trip, counted in arrival
-   * order exactly as one call each would count them (`TurnBatches`: Redis runs a connection's
-   * scripts whole and in order, so a client's calls in flight together stay exact). Rejects when
-   * Redis cannot answer (the caller counts in memory: `countInMemory`).
+   * A request of `ip`'s client: its ban, then, when `counted` and not banned, its count, and with
+   * `key` its key's count too (see `CHECK_REQUESTS_SCRIPT`). The client's requests of one turn of
+   * the event loop go in one round trip, counted in arrival order exactly as one call each would
+   * count them (`TurnBatches`: Redis runs a connection's scripts whole and in order, so a client's
+   * calls in flight together stay exact). Rejects when Redis cannot answer (the caller counts in
+   * memory: `countInMemory`; a key's count is then left to the per-key guard).
    */
-  checkRequest(ip: string, counted: boolean): Promise<RequestCheck> {
+  checkRequest(ip: string, counted: boolean, key?: KeyCount): Promise<RequestCheck> {
     const slot = this.slotOf(ip);
-    return this.checks.submit(slot, { slot, counted });
+    return this.checks.submit(slot, { slot, counted, key: counted ? key : undefined });
   }
 
   /** One script call for one client's requests, counted in arrival order. */
   private async checkAll(requests: ClientRequest[]): Promise<PromiseSettledResult<RequestCheck>[]> {
     const { slot } = requests[0];
-    const counting = requests.filter((request) => request.counted).length;
-    const [banMs, consumed, msBeforeNext] = await this.checkRequestsCommand(
-      this.banKey(slot),
-      this.requests.getKey(slot),
-      RATE_LIMIT_WINDOW_SECONDS,
-      counting,
-    );
+    const counting = requests.filter((request) => request.counted);
+    const keyed = counting.filter((request) => request.key).length;
+    const keys = [this.banKey(slot), this.requests.getKey(slot)];
+    const args: Array<string | number> = [RATE_LIMIT_WINDOW_SECONDS, counting.length];
+    if (keyed > 0) {
+      args.push(this.config.rateLimit.perMinute, KEY_POLICY_WINDOW_MS);
+      for (const { key } of counting) {
+        if (!key) {
+          args.push(0, 0);
+          continue;
+        }
+        const at = keys.indexOf(key.counter, 2);
+        // Lua's KEYS count from 1
+        args.push((at < 0 ? keys.push(key.counter) - 1 : at) + 1, key.limit);
+      }
+    }
+    const reply = await this.checkRequestsCommand(keys.length, ...keys, ...args);
+    const [banMs, consumed, msBeforeNext] = reply;
     const points = this.config.rateLimit.perMinute;
     // the batch's counted requests took the counts consumed - counting + 1 … consumed, in order
-    let count = consumed - counting;
-    return requests.map(({ counted }): PromiseFulfilledResult<RequestCheck> => {
+    let count = consumed - counting.length;
+    // after the client's three values: one triple per request with a key, then each counter's ttl
+    let triple = 3;
+    const ttlOf = (counter: number) => reply[3 + 3 * keyed + counter - 3];
+    return requests.map(({ counted, key }): PromiseFulfilledResult<RequestCheck> => {
       if (banMs > 0 || !counted) return { status: 'fulfilled', value: { banMs } };
       count += 1;
       const result = new RateLimiterRes(
@@ -173,7 +232,16 @@ export class BanList {
         count,
         count === 1,
       );
-      return { status: 'fulfilled', value: { banMs: 0, count: { result, over: count > points } } };
+      const value: RequestCheck = { banMs: 0, count: { result, over: count > points } };
+      if (key) {
+        const [refused, hits, counter] = reply.slice(triple, (triple += 3));
+        // refused per IP (-1): the key was not counted, and the request goes no further
+        if (refused >= 0) {
+          const window = { name: 'key', limit: key.limit, ttlMs: KEY_POLICY_WINDOW_MS };
+          value.key = outcomeOf([window], [refused, hits, ttlOf(counter)]);
+        }
+      }
+      return { status: 'fulfilled', value };
     });
   }
 

@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { clientIp } from '../http/client-ip';
 import { securityEvent } from '../events/security-event';
+import { KeyCountedRoutes } from '../throttling/key-counted-routes';
 import { BanList, RATE_LIMIT_WINDOW_SECONDS, RequestCheck } from './ban-list';
 
 const HEALTH_PATHS = new Set(['/health', '/health/ready', '/health/database', '/health/detailed']);
@@ -39,8 +40,9 @@ const logger = getLogger('RateLimit');
  * One count per client IP over everything but health probes, scrapes and CORS preflights (see
  * `requestClass`) — API routes, unknown routes and the dashboard alike — counted in Redis so
  * every replica shares it. Express-level, because a guard never sees unknown routes or raw
- * mounts. When Redis cannot answer, each process limits in memory with the same limit and bans
- * wait; security events mark the outage.
+ * mounts. An authenticated read's per-key `key` count is taken in the same call when it can be
+ * (`KeyCountedRoutes`). When Redis cannot answer, each process limits in memory with the same
+ * limit and bans wait; security events mark the outage.
  */
 @Injectable()
 export class RateLimitMiddleware {
@@ -51,6 +53,7 @@ export class RateLimitMiddleware {
   constructor(
     private readonly bans: BanList,
     private readonly config: AppConfig,
+    private readonly keyCounts: KeyCountedRoutes,
     @Inject(REDIS_CLIENT) redis: RedisClient,
   ) {
     // the outage ends when Redis is back, whether or not a request comes by then
@@ -82,7 +85,8 @@ export class RateLimitMiddleware {
     req: Request,
     res: Response,
   ): Promise<AppException | undefined> {
-    const checked = await this.bans.checkRequest(ip, counted).then(
+    const key = counted ? this.keyCounts.countFor(req) : undefined;
+    const checked = await this.bans.checkRequest(ip, counted, key).then(
       (found) => {
         this.backendAnswered();
         return found;
@@ -96,6 +100,8 @@ export class RateLimitMiddleware {
     if (!checked.count) return undefined;
     if (checked.count.over) return this.limited(ip, checked.count.result, req, res);
     this.setHeaders(res, checked.count.result);
+    // the per-key guard reads it instead of counting the key again
+    if (key && checked.key) req.keyCount = { keyId: key.keyId, outcome: checked.key };
     return undefined;
   }
 

@@ -14,6 +14,8 @@ import {
 import type { Request, Response } from 'express';
 import { securityEvent } from '../events/security-event';
 import { RouteMetadataCache } from '../route-metadata-cache';
+import { ADMIN_ONLY } from '../api-keys/public.decorator';
+import { KeyCountedRoutes } from './key-counted-routes';
 import { KeyThrottlerStorage } from './key-throttler.storage';
 import { PolicyCount, PolicyWindow } from './window-counters';
 
@@ -45,6 +47,16 @@ interface RoutePolicy {
   ttl: Resolvable<number>;
 }
 
+/**
+ * A route's throttlers; whether its `key` policy is the module's own (no `@Throttle`, nothing
+ * that skips or exempts per request); whether it is admin-only (what `KeyCountedRoutes` needs).
+ */
+interface RoutePolicies {
+  policies: RoutePolicy[];
+  plainKey: boolean;
+  adminOnly: boolean;
+}
+
 const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
 
 /**
@@ -56,7 +68,8 @@ const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
  *   the API-key guard before it has refused it, or the route is public);
  * - one key is one budget per policy across every route (no class/handler in the counter key);
  * - every policy of a request is evaluated in one storage call (one Redis round trip, all or
- *   nothing), not one call per throttler;
+ *   nothing), not one call per throttler — or none of its own, for a read the per-IP layer
+ *   already counted toward the key (`KeyCountedRoutes`: the guard marks the routes where it may);
  * - the IETF `RateLimit` / `RateLimit-Policy` lists are extended, after the per-IP member,
  *   instead of `X-RateLimit-*`; a refusal is a problem-details 429 with `Retry-After`, a
  *   `rate_limited` security event naming the policy and key, and a count by policy — never
@@ -68,22 +81,35 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
    * The throttlers a route does not skip, with its `@Throttle` limit and ttl (or the module's):
    * decorators do not change, only what a resolvable limit resolves to per request.
    */
-  private readonly routes = new RouteMetadataCache<RoutePolicy[]>((targets) => {
+  private readonly routes = new RouteMetadataCache<RoutePolicies>((targets) => {
     const read = <T>(key: string): T | undefined =>
       this.reflector.getAllAndOverride<T>(key, targets);
-    return (this.throttlers as KeyThrottlerOptions[])
+    const policies = (this.throttlers as KeyThrottlerOptions[])
       .filter(({ name }) => !read<boolean>(SKIP + name))
       .map((throttler) => ({
         throttler,
         limit: read<Resolvable<number>>(LIMIT + throttler.name) ?? throttler.limit,
         ttl: read<Resolvable<number>>(TTL + throttler.name) ?? throttler.ttl,
       }));
+    const key = policies.find((policy) => policy.throttler.name === 'key');
+    return {
+      policies,
+      plainKey:
+        key !== undefined &&
+        key.limit === key.throttler.limit &&
+        key.ttl === key.throttler.ttl &&
+        !key.throttler.skipIf &&
+        !key.throttler.exemptIf &&
+        !this.commonOptions.skipIf,
+      adminOnly: read<boolean>(ADMIN_ONLY) ?? false,
+    };
   });
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() private readonly keyStorage: KeyThrottlerStorage,
     reflector: Reflector,
+    private readonly keyCounts: KeyCountedRoutes,
   ) {
     super(options, keyStorage, reflector);
   }
@@ -94,9 +120,17 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
     const res = context.switchToHttp().getResponse<Response>();
     if (!req.auth || (await this.shouldSkip(context))) return true;
 
-    const windows = await this.policiesOf(context);
+    const route = this.routes.of(context);
+    const windows = await this.policiesOf(context, route.policies);
     if (windows.length === 0) return true;
-    const { counts, refusedBy } = await this.keyStorage.consume(req.auth.keyId, windows);
+    const keyAlone = KeyCountedRoutes.countsKeyAlone(req.method, windows);
+    if (keyAlone && route.plainKey && req.route)
+      this.keyCounts.markKeyOnly(req.route, route.adminOnly);
+    // the per-IP layer counted the key with the client when it could (KeyCountedRoutes)
+    const { counts, refusedBy } =
+      keyAlone && req.keyCount?.keyId === req.auth.keyId
+        ? req.keyCount.outcome
+        : await this.keyStorage.consume(req.auth.keyId, windows);
     appendHeader(
       res,
       'RateLimit-Policy',
@@ -114,9 +148,12 @@ export class KeyThrottlerGuard extends ThrottlerGuard {
   }
 
   /** The policies that count this request, in the order the module lists them. */
-  private async policiesOf(context: ExecutionContext): Promise<PolicyWindow[]> {
+  private async policiesOf(
+    context: ExecutionContext,
+    policies: RoutePolicy[],
+  ): Promise<PolicyWindow[]> {
     const windows: PolicyWindow[] = [];
-    for (const { throttler, limit, ttl } of this.routes.of(context)) {
+    for (const { throttler, limit, ttl } of policies) {
       if ((throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
       if (throttler.exemptIf && (await throttler.exemptIf(context))) continue;
       const window = {

@@ -27,14 +27,23 @@ interface Consume {
 const logger = getLogger('KeyThrottler');
 
 /**
+ * The Redis counter of a tracker's policy: a tracker's counters share one hash tag, so a script
+ * over several of them stays on one node of a Cluster.
+ */
+export function policyCounter(tracker: string, policy: string): string {
+  return `${KEY_PREFIX}:key:{${tracker}}:${policy}`;
+}
+
+/**
  * The per-key layer's counts, shared by every api replica through Redis: one script (sent by
  * its SHA, loaded once) evaluates all of a request's policies in one round trip, exact under
  * concurrency. A key's requests of one turn of the event loop are counted by one call together, in
  * arrival order, exactly as one call each would count them (`TurnBatches`: a lone request waits
  * for the end of its turn, never for a round trip; Redis runs the calls whole in the order the
  * connection sends them, so a key's calls in flight together stay exact; a client hammering with
- * one key costs one round trip per batch, not per request). A tracker's counters share one hash tag (`rl:key:{<key id>}:<policy>`),
- * so the script stays on one node of a Cluster. When Redis cannot answer (the command connection
+ * one key costs one round trip per batch, not per request); see `policyCounter` for where the
+ * counters live. An authenticated read's `key` count usually rides on the per-IP layer's call
+ * instead (`KeyCountedRoutes`), on the same counters. When Redis cannot answer (the command connection
  * fails fast: no offline queue, a command timeout), the process counts in memory: never a
  * 500, never a hang, never no limit.
  */
@@ -56,7 +65,7 @@ export class KeyThrottlerStorage implements ThrottlerStorage {
 
   /** Counts one request of `tracker` against every policy in `windows`, all or nothing. */
   consume(tracker: string, windows: PolicyWindow[]): Promise<ThrottleOutcome> {
-    const keys = windows.map((window) => `${KEY_PREFIX}:key:{${tracker}}:${window.name}`);
+    const keys = windows.map((window) => policyCounter(tracker, window.name));
     // requests count together only toward the same policies with the same limits and windows
     const batch = `${keys.join(' ')} ${windows.map((w) => `${w.limit}/${w.ttlMs}`).join(' ')}`;
     return this.batches.submit(batch, { keys, windows });
