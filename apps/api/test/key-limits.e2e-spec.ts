@@ -1,4 +1,5 @@
 import { GenerationStore, KeyUsage, Generation, secondsToNextUtcDay } from '@app/generations';
+import { request } from 'node:http';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createApiKey } from '../../../test/support/api-keys';
@@ -451,6 +452,30 @@ describe('per-key limits and quotas (two api replicas, one Redis)', () => {
       expect(refused.map(({ status }) => status)).toEqual([403, 403, 403, 403]);
       expect((await read(apiKey, other, '/api/v1/nothing-here')).status).toBe(404);
       expect(await read(apiKey, other)).toEqual(keyLeft(8));
+    });
+
+    it('takes nothing of its budget for a read refused before the guard: a body the parser refuses, an Expect', async () => {
+      const ip = nextIp();
+      const apiKey = await key();
+      expect(await read(apiKey, ip)).toEqual(keyLeft(9));
+      const raw = (headers: Record<string, string>, body?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const sent = request(
+            `${cached.url}/api/v1/me`,
+            { headers: { Authorization: `Bearer ${apiKey}`, 'X-Forwarded-For': ip, ...headers } },
+            (answer) => {
+              answer.resume();
+              resolve(answer.statusCode ?? 0);
+            },
+          );
+          sent.on('error', reject);
+          sent.end(body);
+        });
+      expect(await raw({ 'Content-Type': 'application/json', 'Content-Length': '1' }, '{')).toBe(
+        400,
+      );
+      expect(await raw({ Expect: 'nothing-known' })).toBe(417);
+      expect(await read(apiKey, ip)).toEqual(keyLeft(8));
     });
   });
 

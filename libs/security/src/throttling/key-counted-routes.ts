@@ -37,10 +37,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
  * The per-key guard stays the one that decides which policies a route counts: each time it
  * counts the `key` policy alone, with the module's limit and window, on a GET or HEAD, it marks
  * that Express route here. The per-IP layer takes the count with its own only for a request it
- * can tell the guard would count the same way — a GET or HEAD, to a route marked here (found by
- * Express's own rule, before routing), with a key the API-key cache vouches for (and an admin key
- * on an admin-only route) — and only when the request is not refused per IP, so a request either
- * layer refuses uses no budget of the other. Everything else (writes, the first request of a
+ * can tell the guard would count the same way — a GET or HEAD without a body or an `Expect` (which
+ * the layers between the two could refuse), to a route marked here (found by Express's own rule,
+ * before routing), with a key the API-key cache vouches for (and an admin key on an admin-only
+ * route) — and only when the request is not refused per IP, so a request either layer refuses
+ * uses no budget of the other. Everything else (writes, the first request of a
  * route, a key not cached, an exempt IP, a Redis Cluster, where a client's and a key's counters
  * live on different nodes) the guard counts itself, as before.
  */
@@ -70,6 +71,14 @@ export class KeyCountedRoutes {
   /** The `key` count the guard would take for this request, when the per-IP layer can take it. */
   countFor(req: Request): KeyCount | undefined {
     if (!this.sameNode || !this.routeOf || !SAFE_METHODS.has(req.method)) return undefined;
+    // what the layers between the two could still refuse: a body to parse, an Expect to answer
+    const { headers } = req;
+    if (
+      headers['content-length'] !== undefined ||
+      headers['transfer-encoding'] !== undefined ||
+      headers.expect !== undefined
+    )
+      return undefined;
     const key = presentedKey(req);
     if (!key) return undefined;
     const route = this.routeOf(req);
