@@ -9,7 +9,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import { securityEvent } from '../events/security-event';
 import type { KeyCount } from '../throttling/key-counted-routes';
 import { KEY_POLICY_WINDOW_MS } from '../throttling/key-throttler.options';
-import { ThrottleOutcome, outcomeOf } from '../throttling/window-counters';
+import { ADD_HITS_LUA, ThrottleOutcome, outcomeOf } from '../throttling/window-counters';
 import { AddressList, clientKey } from '../http/client-ip';
 
 export const KEY_PREFIX = 'rl';
@@ -28,10 +28,10 @@ export const RATE_LIMIT_WINDOW_SECONDS = 60;
  * key's limit. Returns {ban ms left, count after them, window ms left}, then per request with a
  * key {-1 refused per IP (its key is not counted) | 1 refused by its key | 0 counted, the key's
  * count after it, its counter's index}, then each key counter's ms left. A banned client is not
- * counted; a key's count is all or nothing with its client's, exactly as the per-key guard's
- * script counts it (window-counters.ts).
+ * counted; a key's count is all or nothing with its client's, in the fixed window the per-key
+ * guard's script keeps on the same counter (`ADD_HITS_LUA`).
  */
-const CHECK_REQUESTS_SCRIPT = `
+const CHECK_REQUESTS_SCRIPT = `${ADD_HITS_LUA}
 local ban = redis.call('pttl', KEYS[1])
 if ban > 0 then return {ban, 0, 0} end
 local n = tonumber(ARGV[2])
@@ -68,17 +68,7 @@ for r = 1, n do
     out[#out + 1] = k
   end
 end
-for k = 3, #KEYS do
-  if added[k] > 0 then redis.call('incrby', KEYS[k], added[k]) end
-  local left = redis.call('pttl', KEYS[k])
-  if left < 0 and hits[k] > 0 then
-    redis.call('pexpire', KEYS[k], window)
-    left = window
-  elseif left < 0 then
-    left = 0
-  end
-  out[#out + 1] = left
-end
+for k = 3, #KEYS do out[#out + 1] = add_hits(KEYS[k], added[k], hits[k], window) end
 return out`;
 
 type CheckRequestsCommand = (...args: Array<string | number>) => Promise<number[]>;

@@ -19,6 +19,23 @@ export interface ThrottleOutcome {
 }
 
 /**
+ * Lua, for the scripts that count a policy's fixed window (this one's and the per-IP layer's,
+ * on the same counters): adds `n` admitted hits to a counter that holds `hits` after them, and
+ * returns the ms left in its window — which starts with its first hit, `window` ms long.
+ */
+export const ADD_HITS_LUA = `
+local function add_hits(key, n, hits, window)
+  if n > 0 then redis.call('INCRBY', key, n) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 and hits > 0 then
+    redis.call('PEXPIRE', key, window)
+    return window
+  end
+  if ttl < 0 then return 0 end
+  return ttl
+end`;
+
+/**
  * All or nothing over one tracker's policies, in one Redis script, for `n` requests in arrival
  * order — exactly as `n` calls one after the other would count them: while every window has
  * room, each counts the request; when one is full, none does (a refused request uses no
@@ -26,7 +43,7 @@ export interface ThrottleOutcome {
  * Returns, per request, the index of the refusing policy (0: admitted), then its hits and
  * ms-to-reset per policy.
  */
-export const THROTTLE_SCRIPT = `
+export const THROTTLE_SCRIPT = `${ADD_HITS_LUA}
 local n = tonumber(ARGV[2 * #KEYS + 1]) or 1
 local hits, rows, admitted = {}, {}, 0
 for i = 1, #KEYS do hits[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
@@ -44,18 +61,7 @@ for r = 1, n do
   rows[r] = row
 end
 local ttls = {}
-for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i])
-  if admitted > 0 then redis.call('INCRBY', KEYS[i], admitted) end
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl < 0 and hits[i] > 0 then
-    redis.call('PEXPIRE', KEYS[i], window)
-    ttl = window
-  elseif ttl < 0 then
-    ttl = 0
-  end
-  ttls[i] = ttl
-end
+for i = 1, #KEYS do ttls[i] = add_hits(KEYS[i], admitted, hits[i], tonumber(ARGV[2 * i])) end
 local out = {}
 for r = 1, n do
   out[#out + 1] = rows[r][1]
